@@ -1,0 +1,1 @@
+"""Charging BFF: one GraphQL endpoint over several EV-charging providers."""

@@ -1,0 +1,216 @@
+"""The domain model: chargers, sessions and what hangs off them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from bff.domain.money import Money
+
+
+class Provider(StrEnum):
+    PLUGSURFING = "PLUGSURFING"
+    PLUGCHOICE = "PLUGCHOICE"
+    ROAMING = "ROAMING"
+
+
+class SessionStatus(StrEnum):
+    STARTING = "STARTING"
+    CHARGING = "CHARGING"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"  # ended, not yet priced
+    COMPLETED = "COMPLETED"  # priced
+    FAILED = "FAILED"
+    ABANDONED = "ABANDONED"  # the driver gave up on it
+    REFUNDED = "REFUNDED"
+
+
+class PaymentStatus(StrEnum):
+    NONE = "NONE"  # nothing to pay (yet)
+    REQUIRES_ACTION = "REQUIRES_ACTION"  # the driver must complete a card step (3DS, pre-auth)
+    AUTHORIZED = "AUTHORIZED"
+    PROCESSING = "PROCESSING"
+    PAID = "PAID"
+    DEBT = "DEBT"
+    REFUNDED = "REFUNDED"
+    FAILED = "FAILED"
+    WRITTEN_OFF = "WRITTEN_OFF"
+
+
+class ChargerStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    OCCUPIED = "OCCUPIED"
+    RESERVED = "RESERVED"
+    OUT_OF_ORDER = "OUT_OF_ORDER"
+    OFFLINE = "OFFLINE"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True, slots=True)
+class GeoPoint:
+    latitude: float
+    longitude: float
+
+
+@dataclass(frozen=True, slots=True)
+class Energy:
+    watt_hours: int
+
+    @property
+    def kilowatt_hours(self) -> float:
+        return self.watt_hours / 1000
+
+    @classmethod
+    def from_kwh(cls, kwh: Decimal | float | str) -> Energy:
+        return cls(int((Decimal(str(kwh)) * 1000).to_integral_value()))
+
+
+@dataclass(frozen=True, slots=True)
+class Connector:
+    id: str  # the provider's connector id, unique within the provider
+    label: str
+    standard: str  # e.g. CCS, TYPE2, CHADEMO
+    power_kw: float
+    status: ChargerStatus = ChargerStatus.UNKNOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    price_per_kwh: Money | None = None
+    start_fee: Money | None = None
+    per_minute: Money | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Charger:
+    """One chargeable point (an EVSE): what the driver picks on the map."""
+
+    provider: Provider
+    id: str  # the provider's charger id (EVSE id or public code)
+    evse_id: str | None
+    name: str
+    location: GeoPoint
+    status: ChargerStatus
+    remote_start_stop: bool
+    smart_charging: bool
+    connectors: tuple[Connector, ...]
+    tariff: Tariff | None = None
+    site: str | None = None
+    city: str | None = None
+    street: str | None = None
+
+    def connector(self, connector_id: str) -> Connector | None:
+        return next((c for c in self.connectors if c.id == connector_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    total: Money
+    excl_vat: Money | None = None
+    vat_percent: Decimal | None = None
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    method: str
+    outcome: str
+    amount: Money
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    status: PaymentStatus
+    outstanding: Money | None = None
+    authorized: Money | None = None
+    captured: Money | None = None
+    transactions: tuple[Transaction, ...] = ()
+    client_secret: str | None = None  # for the app's card step; never logged
+    publishable_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    available: bool
+    url: str | None = None
+    expires_at: datetime | None = None
+    cost: Cost | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingPeriod:
+    start_seconds: int
+    limit_watts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingProfile:
+    max_charge_rate_kw: float | None = None
+    departure_time: datetime | None = None
+    periods: tuple[ChargingPeriod, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingSession:
+    """A session as the provider reports it, normalized.
+
+    ``observed_at`` is the provider's own timestamp for this state when it has one, else
+    the time we asked; reconciliation keeps the newest.
+    """
+
+    provider: Provider
+    id: str  # the provider's session id
+    status: SessionStatus
+    provider_status: str
+    observed_at: datetime
+    charger_id: str | None = None
+    connector_id: str | None = None
+    charger_name: str | None = None
+    charger_city: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    energy: Energy | None = None
+    power_kw: float | None = None
+    cost: Cost | None = None
+    payment: Payment | None = None
+    receipt_available: bool = False
+    failure_reason: str | None = None
+    remote: bool = True  # started remotely (only those can be stopped remotely)
+    stop_failed: bool = False
+    charging_profile: ChargingProfile | None = None
+    created_at: datetime | None = None
+    extra: dict[str, str] = field(default_factory=dict)  # provider bits the adapter needs later
+
+    @property
+    def sort_time(self) -> datetime:
+        return self.started_at or self.created_at or self.observed_at
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFilter:
+    statuses: frozenset[SessionStatus] | None = None
+    providers: frozenset[Provider] | None = None
+    started_after: datetime | None = None
+    started_before: datetime | None = None
+
+    def matches(self, s: ChargingSession) -> bool:
+        if self.statuses is not None and s.status not in self.statuses:
+            return False
+        if self.providers is not None and s.provider not in self.providers:
+            return False
+        t = s.sort_time
+        if self.started_after is not None and t < self.started_after:
+            return False
+        return not (self.started_before is not None and t >= self.started_before)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One provider's page of a driver's sessions, newest first."""
+
+    sessions: tuple[ChargingSession, ...]
+    next_cursor: str | None  # the provider's own cursor; None when exhausted

@@ -1,0 +1,100 @@
+"""One error hierarchy for the whole package.
+
+    BFFError
+     ├── Unauthenticated            no or bad driver token
+     ├── NotFound                   unknown id, or another driver's (never says which)
+     ├── InvalidInput               bad argument; ``field`` names it
+     ├── RateLimited                too many requests; ``retry_after_seconds``
+     └── ProviderError              anything a provider did; carries ``provider``
+          ├── ProviderUnavailable   connection error, timeout, 5xx, circuit open
+          ├── ProviderRateLimited   the provider's 429; ``retry_after_seconds``
+          ├── ProviderNotFound      the provider's 404 (unknown or expired)
+          └── ProviderRejected      the provider refused (4xx); ``code`` says why
+
+httpx errors never leave ``bff.providers``: the clients translate them into these.
+Messages are safe to show a driver: no secrets, no upstream bodies.
+"""
+
+from __future__ import annotations
+
+
+class BFFError(Exception):
+    code = "INTERNAL"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(BFFError):
+    code = "UNAUTHENTICATED"
+
+
+class NotFound(BFFError):
+    code = "NOT_FOUND"
+
+
+class InvalidInput(BFFError):
+    code = "BAD_USER_INPUT"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class RateLimited(BFFError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProviderError(BFFError):
+    code = "PROVIDER_ERROR"
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(message)
+        self.provider = provider
+
+
+class ProviderUnavailable(ProviderError):
+    code = "PROVIDER_UNAVAILABLE"
+
+
+class ProviderRateLimited(ProviderError):
+    code = "RATE_LIMITED"
+
+    def __init__(self, provider: str, message: str, retry_after_seconds: int) -> None:
+        super().__init__(provider, message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ProviderNotFound(ProviderError):
+    code = "NOT_FOUND"
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request; ``reason`` is one of the codes below or its own."""
+
+    code = "PROVIDER_REJECTED"
+    CHARGER_OFFLINE = "CHARGER_OFFLINE"
+    CONNECTOR_UNAVAILABLE = "CONNECTOR_UNAVAILABLE"
+    UNKNOWN_CONNECTOR = "UNKNOWN_CONNECTOR"
+    PAYMENT_REQUIRED = "PAYMENT_REQUIRED"
+    NOT_SUPPORTED = "NOT_SUPPORTED"
+    INVALID = "INVALID"
+
+    def __init__(self, provider: str, message: str, reason: str = INVALID) -> None:
+        super().__init__(provider, message)
+        self.reason = reason
+
+
+class WebhookRejected(BFFError):
+    """A webhook we refuse; ``status_code`` is the 4xx to answer and nothing is recorded."""
+
+    code = "WEBHOOK_REJECTED"
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code

@@ -1,0 +1,91 @@
+"""The contract every provider adapter implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from bff.domain.model import (
+    Charger,
+    ChargingProfile,
+    ChargingSession,
+    GeoPoint,
+    Provider,
+    Receipt,
+    SessionFilter,
+    SessionPage,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    """What an adapter needs to reach one session for one driver.
+
+    ``extra`` holds what the BFF stored when it started the session (e.g. Plugchoice's
+    session token, which is a credential and never appears in an ID).
+    """
+
+    driver_id: str
+    session_id: str
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    driver_id: str
+    charger: Charger
+    connector_id: str
+    battery_target_kwh: float | None = None
+    email: str | None = None
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    """One provider behind the domain. Methods raise :mod:`bff.errors` ProviderError kinds."""
+
+    provider: Provider
+    #: True when the provider lists a driver's sessions itself; otherwise the BFF keeps a
+    #: per-driver index in Redis of the sessions it started.
+    has_history: bool
+
+    async def search_chargers(
+        self, near: GeoPoint, radius_meters: int, limit: int
+    ) -> list[Charger]:
+        """Chargers within the radius, any order (the caller sorts by distance)."""
+        ...
+
+    async def get_chargers(self, charger_ids: Sequence[str]) -> dict[str, Charger]:
+        """Chargers by id in as few upstream calls as possible; unknown ids are absent."""
+        ...
+
+    async def get_session(self, ref: SessionRef) -> ChargingSession | None:
+        """The session, or None when unknown or not this driver's."""
+        ...
+
+    async def list_sessions(
+        self, driver_id: str, cursor: str | None, limit: int, filter: SessionFilter
+    ) -> SessionPage:
+        """A page of the driver's sessions, newest first (only when ``has_history``)."""
+        ...
+
+    async def start_session(self, request: StartRequest) -> tuple[ChargingSession, dict[str, str]]:
+        """Start; returns the session and the ``extra`` to store for later calls.
+
+        A session whose ``payment.status`` is REQUIRES_ACTION needs the app's card step.
+        """
+        ...
+
+    async def stop_session(self, ref: SessionRef) -> ChargingSession: ...
+
+    async def confirm_payment(self, ref: SessionRef) -> ChargingSession: ...
+
+    async def retry_payment(self, ref: SessionRef) -> ChargingSession: ...
+
+    async def set_charging_profile(
+        self, ref: SessionRef, profile: ChargingProfile
+    ) -> ChargingProfile: ...
+
+    async def clear_charging_profile(self, ref: SessionRef) -> None: ...
+
+    async def get_receipt(self, ref: SessionRef) -> Receipt: ...

@@ -1,0 +1,127 @@
+"""The one place httpx meets the error hierarchy: requests, retries and translation.
+
+Reads (``idempotent=True``) are retried with exponential backoff on connection errors,
+timeouts, 429 and 5xx; writes are sent once. Every failure leaves as a
+:class:`bff.errors.ProviderError`; response bodies are never put in messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from bff.errors import (
+    ProviderError,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+class _Retryable(Exception):
+    def __init__(self, error: ProviderError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def retry_after(response: httpx.Response, default: int = 60) -> int:
+    value = response.headers.get("retry-after")
+    try:
+        return max(1, int(float(value))) if value else default
+    except ValueError:
+        return default
+
+
+def translate_status(provider: str, response: httpx.Response) -> ProviderError | None:
+    """The error for a non-2xx response, or None for success."""
+    status = response.status_code
+    if status < 400:
+        return None
+    if status == 429:
+        return ProviderRateLimited(
+            provider, f"{provider} rate limit reached", retry_after(response)
+        )
+    if status == 404:
+        return ProviderNotFound(provider, f"{provider} does not know this resource")
+    if status >= 500:
+        return ProviderUnavailable(provider, f"{provider} answered {status}")
+    return ProviderRejected(provider, f"{provider} rejected the request ({status})")
+
+
+class ProviderHttp:
+    """An httpx client bound to one provider, with its retry policy."""
+
+    def __init__(self, provider: str, client: httpx.AsyncClient, retries: int = 2) -> None:
+        self.provider = provider
+        self.client = client
+        self.retries = retries
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool,
+        ok_statuses: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send; return the response when 2xx (or in ``ok_statuses``), else raise.
+
+        ``ok_statuses`` lets an adapter read a 4xx body itself (e.g. a 402 with a secret).
+        """
+        attempts = 1 + (self.retries if idempotent else 0)
+        try:
+            async for attempt in AsyncRetrying(
+                stop=stop_after_attempt(attempts),
+                wait=wait_exponential_jitter(initial=0.05, max=1.0),
+                retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+                reraise=False,
+            ):
+                with attempt:
+                    return await self._once(method, url, ok_statuses, **kwargs)
+        except RetryError as exc:
+            inner = exc.last_attempt.exception()
+            if isinstance(inner, _Retryable):
+                raise inner.error from None
+            raise
+        except _Retryable as exc:  # pragma: no cover - reraise=False wraps these
+            raise exc.error from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _once(
+        self, method: str, url: str, ok_statuses: tuple[int, ...], **kwargs: Any
+    ) -> httpx.Response:
+        try:
+            response = await self.client.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise _Retryable(
+                ProviderUnavailable(self.provider, f"{self.provider} timed out")
+            ) from None
+        except httpx.TransportError as exc:
+            log.warning(
+                "upstream transport error",
+                extra={"provider": self.provider, "error": type(exc).__name__},
+            )
+            raise _Retryable(
+                ProviderUnavailable(self.provider, f"{self.provider} is unreachable")
+            ) from None
+        if response.status_code in ok_statuses:
+            return response
+        error = translate_status(self.provider, response)
+        if error is None:
+            return response
+        if isinstance(error, ProviderRateLimited | ProviderUnavailable):
+            raise _Retryable(error)
+        raise error

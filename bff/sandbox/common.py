@@ -1,0 +1,183 @@
+"""What every provider sandbox shares: config, clock, fault/stat middleware, webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SandboxConfig:
+    speed: float = 1.0  # simulated seconds per real second
+    webhook_base_url: str | None = None  # the BFF, e.g. http://127.0.0.1:8000
+    plugsurfing_client_id: str = "bff"
+    plugsurfing_client_secret: str = "sandbox-client-secret"
+    plugsurfing_api_key: str | None = None
+    plugsurfing_webhook_auth: str = "sandbox-webhook-auth"
+    roaming_jwt_secret: str = "sandbox-roaming-jwt-secret"
+    roaming_webhook_secret: str = "whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="
+    chaos: float = 0.0  # probability of a dropped, duplicated or delayed webhook
+    seed: int | None = None
+
+
+class SandboxClock:
+    """Real UTC time, with simulated durations scaled by ``speed``."""
+
+    def __init__(self, speed: float) -> None:
+        self.speed = speed
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sim_seconds_since(self, t0: datetime) -> float:
+        return (self.now() - t0).total_seconds() * self.speed
+
+    def real_seconds(self, sim_seconds: float) -> float:
+        return sim_seconds / self.speed
+
+
+@dataclass
+class Faults:
+    down: bool = False
+    latency_ms: int = 0
+    stats: Counter[str] = field(default_factory=Counter)
+
+
+class FaultMiddleware:
+    """Counts requests per ``METHOD path-template`` and injects outages and latency.
+
+    ``/_control`` requests are neither counted nor faulted.
+    """
+
+    def __init__(self, app: ASGIApp, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "/_control" in scope["path"]:
+            await self.app(scope, receive, send)
+            return
+        route = _route_name(scope)
+        self.faults.stats[route] += 1
+        self.faults.stats["total"] += 1
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        if self.faults.down:
+            await JSONResponse({"error": "sandbox is down"}, status_code=503)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _route_name(scope: Scope) -> str:
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", [])
+    for r in routes:
+        if isinstance(r, Route):
+            match, _ = r.matches(scope)
+            if match.name == "FULL":
+                return f"{scope['method']} {r.path}"
+    return f"{scope['method']} {scope['path']}"
+
+
+def control_routes(faults: Faults, reset: Callable[[], None]) -> list[Route]:
+    """``GET /_control/stats``, ``POST /_control/stats/reset``, ``POST /_control/faults``,
+    ``POST /_control/reset`` (all sessions and counters)."""
+
+    async def stats(_: Request) -> Response:
+        return JSONResponse(dict(faults.stats))
+
+    async def reset_stats(_: Request) -> Response:
+        faults.stats.clear()
+        return JSONResponse({"ok": True})
+
+    async def set_faults(request: Request) -> Response:
+        body = await request.json()
+        faults.down = bool(body.get("down", False))
+        faults.latency_ms = int(body.get("latency_ms", 0))
+        return JSONResponse({"down": faults.down, "latency_ms": faults.latency_ms})
+
+    async def reset_all(_: Request) -> Response:
+        reset()
+        faults.stats.clear()
+        faults.down, faults.latency_ms = False, 0
+        return JSONResponse({"ok": True})
+
+    return [
+        Route("/_control/stats", stats, methods=["GET"]),
+        Route("/_control/stats/reset", reset_stats, methods=["POST"]),
+        Route("/_control/faults", set_faults, methods=["POST"]),
+        Route("/_control/reset", reset_all, methods=["POST"]),
+    ]
+
+
+class WebhookSender:
+    """Posts webhooks to the BFF in the background, with optional chaos.
+
+    With ``chaos`` p, each delivery is dropped with p/3, duplicated with p/3 and delayed
+    (so it overtakes or is overtaken) with p/3. Providers send once without retries.
+    """
+
+    def __init__(self, client: httpx.AsyncClient, chaos: float, seed: int | None) -> None:
+        self.client = client
+        self.chaos = chaos
+        self.rng = random.Random(seed)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.sent = 0
+        self.dropped = 0
+
+    def send(
+        self,
+        url: str | None,
+        body: Mapping[str, object] | bytes,
+        headers: Callable[[bytes], Mapping[str, str]] | Mapping[str, str],
+    ) -> None:
+        if url is None:
+            return
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        hdrs = headers(raw) if callable(headers) else headers
+        roll = self.rng.random()
+        copies, delay = 1, 0.0
+        if roll < self.chaos / 3:
+            self.dropped += 1
+            return
+        if roll < 2 * self.chaos / 3:
+            copies = 2
+        elif roll < self.chaos:
+            delay = self.rng.uniform(0.05, 0.5)
+        for _ in range(copies):
+            self._spawn(self._post(url, raw, dict(hdrs), delay))
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _post(self, url: str, raw: bytes, headers: dict[str, str], delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            await self.client.post(
+                url, content=raw, headers={"content-type": "application/json", **headers}
+            )
+            self.sent += 1
+        except httpx.HTTPError as exc:
+            log.info("sandbox webhook not delivered: %s", type(exc).__name__)
+
+    async def aclose(self) -> None:
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -1,0 +1,56 @@
+"""All provider sandboxes in one Starlette app: ``/plugsurfing``, ``/plugchoice``, ``/roaming``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
+from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
+from bff.providers.roaming.sandbox import RoamingSandbox
+from bff.sandbox.common import SandboxConfig
+
+
+class Sandboxes:
+    """The three simulators and the httpx client they send webhooks with."""
+
+    def __init__(self, config: SandboxConfig) -> None:
+        self.client = httpx.AsyncClient(timeout=10.0)
+        self.plugsurfing = PlugsurfingSandbox(config, self.client)
+        self.plugchoice = PlugchoiceSandbox(config, self.client)
+        self.roaming = RoamingSandbox(config, self.client)
+
+    def mounts(self) -> list[Mount]:
+        return [
+            Mount("/plugsurfing", app=self.plugsurfing.app()),
+            Mount("/plugchoice", app=self.plugchoice.app()),
+            Mount("/roaming", app=self.roaming.app()),
+        ]
+
+    async def start(self) -> None:
+        for s in (self.plugsurfing, self.plugchoice, self.roaming):
+            await s.start()
+
+    async def aclose(self) -> None:
+        for s in (self.plugsurfing, self.plugchoice, self.roaming):
+            await s.aclose()
+        await self.client.aclose()
+
+
+def create_sandbox_app(config: SandboxConfig) -> Starlette:
+    """A standalone sandbox server (``bff sandbox``), e.g. shared by several BFF replicas."""
+    sandboxes = Sandboxes(config)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await sandboxes.start()
+        try:
+            yield
+        finally:
+            await sandboxes.aclose()
+
+    return Starlette(routes=sandboxes.mounts(), lifespan=lifespan)

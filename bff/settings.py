@@ -1,0 +1,83 @@
+"""Settings: the only module that reads the environment (variables prefixed ``BFF_``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the BFF. Timeouts and cooldowns are settings so tests can shorten them."""
+
+    model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
+
+    # Server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None  # how providers reach our webhooks; default http://host:port
+    log_level: str = "INFO"
+
+    # Redis: a URL, or nothing to start an embedded redis-server in ``redis_data_dir``.
+    redis_url: str | None = None
+    redis_data_dir: str | None = None
+
+    # Driver auth
+    jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+    jwt_algorithms: list[str] = ["HS256"]
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+
+    # Providers: "sandbox" runs the bundled simulators; "live" uses the URLs below.
+    providers: Literal["sandbox", "live"] = "sandbox"
+    enabled_providers: list[str] = ["PLUGSURFING", "PLUGCHOICE", "ROAMING"]
+    sandbox_port: int = 0  # 0: serve the sandboxes on the BFF's own port under /_sandbox
+    sandbox_url: str | None = None  # an already running sandbox server (shared by replicas)
+    sandbox_speed: float = 1.0
+    sandbox_chaos: float = 0.0  # probability of duplicate/reordered/dropped webhooks
+
+    plugsurfing_url: str | None = None
+    plugsurfing_client_id: str = "bff"
+    plugsurfing_client_secret: SecretStr = SecretStr("sandbox-client-secret")
+    plugsurfing_api_key: SecretStr | None = None
+    plugsurfing_webhook_auth: SecretStr = SecretStr("sandbox-webhook-auth")
+    plugsurfing_timeout_seconds: float = 5.0
+
+    plugchoice_url: str | None = None
+    plugchoice_timeout_seconds: float = 5.0
+
+    roaming_url: str | None = None
+    roaming_jwt_secret: SecretStr = SecretStr("sandbox-roaming-jwt-secret")
+    roaming_webhook_secret: SecretStr = SecretStr("whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA==")
+    roaming_timeout_seconds: float = 5.0
+
+    upstream_retries: int = 2
+
+    # Session rules (seed 001)
+    start_timeout_seconds: float = 120.0
+    connector_cooldown_seconds: float = 60.0
+    idempotency_ttl_seconds: int = 24 * 3600
+
+    # Live updates
+    poll_interval_seconds: float = 5.0
+    quiet_poll_after_seconds: float = 30.0
+    poll_lease_seconds: float = 15.0
+    ws_ping_interval_seconds: float = 20.0
+    subscriber_buffer: int = 1
+    webhook_max_bytes: int = 64 * 1024
+    webhook_tolerance_seconds: int = 300
+
+    # Limits
+    max_page_size: int = 100
+    max_query_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    mutation_rate_per_minute: int = 60
+    graphiql: bool = True
+    introspection: bool = True
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    def own_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

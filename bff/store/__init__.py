@@ -1,0 +1,1 @@
+"""What the BFF keeps in Redis about sessions (beyond live snapshots)."""

@@ -1,0 +1,87 @@
+"""Session records: what the BFF knows about a session it started or has seen.
+
+``rec:{provider}:{session_id}`` is a JSON record (owner, charger, connector, the adapter's
+``extra`` such as a Plugchoice token, the charging profile, the driver's own actions);
+``driver:{driver_id}:{provider}`` is a sorted set of session ids by creation time: the
+per-driver index for providers without a history API, and the ownership check.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from bff.domain.model import Provider
+from bff.providers.base import SessionRef
+
+
+class SessionRecord(BaseModel):
+    provider: Provider
+    session_id: str
+    driver_id: str
+    charger_id: str | None = None
+    connector_id: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    extra: dict[str, str] = Field(default_factory=dict)
+    abandoned_at: datetime | None = None
+    stop_requested_at: datetime | None = None
+    charging_profile: dict[str, object] | None = None
+
+    @property
+    def key(self) -> str:
+        return session_key(self.provider, self.session_id)
+
+    def ref(self) -> SessionRef:
+        return SessionRef(self.driver_id, self.session_id, self.extra)
+
+
+def session_key(provider: Provider, session_id: str) -> str:
+    return f"{provider.value}:{session_id}"
+
+
+def parse_session_key(key: str) -> tuple[Provider, str]:
+    provider, _, session_id = key.partition(":")
+    return Provider(provider), session_id
+
+
+class SessionRecords:
+    """Redis-backed session records and the per-driver index."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def save(self, record: SessionRecord) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(f"rec:{record.key}", record.model_dump_json())
+            pipe.zadd(
+                _index(record.driver_id, record.provider),
+                {record.session_id: record.created_at.timestamp()},
+            )
+            await pipe.execute()
+
+    async def get(self, provider: Provider, session_id: str) -> SessionRecord | None:
+        raw = await self.redis.get(f"rec:{session_key(provider, session_id)}")
+        return SessionRecord.model_validate_json(raw) if raw else None
+
+    async def get_many(self, keys: list[str]) -> list[SessionRecord | None]:
+        if not keys:
+            return []
+        raws = await self.redis.mget([f"rec:{k}" for k in keys])
+        return [SessionRecord.model_validate_json(r) if r else None for r in raws]
+
+    async def driver_keys(
+        self, driver_id: str, provider: Provider, before: float | None = None, limit: int = 100
+    ) -> list[tuple[str, float]]:
+        """The driver's session ids at a provider with their creation time, newest first,
+        created strictly before ``before`` (a timestamp)."""
+        hi: str | float = f"({before}" if before is not None else "+inf"
+        rows = await self.redis.zrevrangebyscore(
+            _index(driver_id, provider), hi, "-inf", start=0, num=limit, withscores=True
+        )
+        return [(m.decode() if isinstance(m, bytes) else str(m), float(score)) for m, score in rows]
+
+
+def _index(driver_id: str, provider: Provider) -> str:
+    return f"driver:{driver_id}:{provider.value}"
