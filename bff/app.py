@@ -1,0 +1,145 @@
+"""The ASGI app: GraphQL over HTTP and websocket, webhooks, health, and (by default) the
+provider sandboxes under ``/_sandbox``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+
+from bff.errors import Unauthenticated
+from bff.graphql.context import Context
+from bff.graphql.schema import build_schema
+from bff.live.routes import webhook_routes
+from bff.sandbox.common import SandboxConfig
+from bff.sandbox.server import Sandboxes
+from bff.services import Services, open_services
+from bff.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class BFFGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, websocket auth and server pings."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(
+            build_schema(settings),
+            graphql_ide="graphiql" if settings.graphiql else None,
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
+            max_subscriptions_per_connection=50,
+        )
+        self.settings = settings
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        services: Services = request.app.state.services
+        auth = request.headers.get("authorization") if isinstance(request, Request) else None
+        return Context(services, request, response if isinstance(response, Response) else None,
+                       auth)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
+        try:
+            context.driver_id()
+        except Unauthenticated as exc:
+            log.info("websocket rejected", extra={"reason": exc.message})
+            raise ConnectionRejectionError({"message": exc.message}) from None
+        ws = context.request
+        assert isinstance(ws, WebSocket)
+        expires = context._driver[1] if context._driver else None
+        task = asyncio.ensure_future(self._keepalive(ws, expires))
+        ws.state.keepalive = task
+        return None
+
+    async def _keepalive(self, ws: WebSocket, expires: float | None) -> None:
+        """Protocol pings (mobile networks drop idle sockets) and closing at token expiry."""
+        interval = self.settings.ws_ping_interval_seconds
+        with contextlib.suppress(Exception):
+            while ws.application_state == WebSocketState.CONNECTED:
+                wait = interval
+                if expires is not None:
+                    wait = min(wait, max(0.0, expires - time.time()))
+                await asyncio.sleep(wait)
+                if ws.application_state != WebSocketState.CONNECTED:
+                    return
+                if expires is not None and time.time() >= expires:
+                    # 4403 is retryable for graphql-ws clients: reconnect with a fresh token.
+                    await ws.close(code=4403, reason="token expired")
+                    return
+                await ws.send_json({"type": "ping", "payload": {}})
+
+
+async def healthz(_: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    try:
+        async with asyncio.timeout(2):
+            await services.redis.ping()
+    except (RedisError, OSError, TimeoutError):
+        return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
+    return JSONResponse({"status": "ready", "redis": "ok",
+                         "providers": sorted(p.value for p in services.adapters)})
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    view = BFFGraphQL(settings)
+    sandboxes: Sandboxes | None = None
+    routes: list[BaseRoute] = [
+        Route("/graphql", view, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", view),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        *webhook_routes(lambda request: request.app.state.services.hub),
+    ]
+    if settings.providers == "sandbox" and not settings.sandbox_url:
+        sandboxes = Sandboxes(
+            SandboxConfig(
+                speed=settings.sandbox_speed,
+                webhook_base_url=settings.own_url(),
+                plugsurfing_client_id=settings.plugsurfing_client_id,
+                plugsurfing_client_secret=settings.plugsurfing_client_secret.get_secret_value(),
+                plugsurfing_webhook_auth=settings.plugsurfing_webhook_auth.get_secret_value(),
+                roaming_jwt_secret=settings.roaming_jwt_secret.get_secret_value(),
+                roaming_webhook_secret=settings.roaming_webhook_secret.get_secret_value(),
+                chaos=settings.sandbox_chaos,
+            )
+        )
+        routes.append(Mount("/_sandbox", routes=sandboxes.mounts()))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_services(settings) as services:
+            app.state.services = services
+            if sandboxes:
+                await sandboxes.start()
+            try:
+                yield
+            finally:
+                if sandboxes:
+                    await sandboxes.aclose()
+
+    middleware = []
+    if settings.allowed_origins:
+        middleware.append(Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
+                                     allow_methods=["GET", "POST"], allow_headers=["*"]))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.settings = settings
+    return app

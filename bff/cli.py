@@ -1,0 +1,63 @@
+"""``bff serve``, ``bff token``, ``bff export-schema``, ``bff sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from bff.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bff", description="EV charging GraphQL BFF")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the BFF (sandbox providers by default)")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    token = sub.add_parser("token", help="print a driver token for the dev secret")
+    token.add_argument("--user", required=True, help="driver id (the token's sub)")
+    token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
+    sub.add_parser("export-schema", help="print the GraphQL SDL")
+    sandbox = sub.add_parser("sandbox", help="run only the provider sandboxes")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8001)
+    args = parser.parse_args(argv)
+
+    if args.command == "export-schema":
+        from bff.graphql.schema import export_sdl
+
+        sys.stdout.write(export_sdl())
+        return 0
+    settings = Settings()
+    if args.command == "token":
+        from bff.auth import DriverAuth
+
+        print(DriverAuth(settings).issue(args.user, args.ttl))
+        return 0
+    if args.command == "sandbox":
+        from bff.sandbox.common import SandboxConfig
+        from bff.sandbox.server import create_sandbox_app
+
+        config = SandboxConfig(
+            speed=settings.sandbox_speed, webhook_base_url=settings.own_url(),
+            chaos=settings.sandbox_chaos,
+        )
+        uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port)
+        return 0
+    updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    settings = settings.model_copy(update=updates)
+    from bff.app import create_app
+    from bff.logs import configure_logging
+
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings), host=settings.host, port=settings.port, log_config=None,
+        timeout_graceful_shutdown=10, ws_ping_interval=None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The GraphQL layer (Strawberry): the only package that imports strawberry."""

@@ -1,0 +1,55 @@
+"""The typed GraphQL context (one per HTTP request; one per websocket connection)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from bff.errors import Unauthenticated
+from bff.graphql.loaders import Loaders
+from bff.service.partial import ProviderFailures
+from bff.services import Services
+
+
+@dataclass
+class Context:
+    services: Services
+    request: Request | WebSocket
+    response: Response | None
+    authorization: str | None
+    failures: ProviderFailures = field(default_factory=ProviderFailures)
+    connection_params: dict[str, Any] | None = None
+    _driver: tuple[str, float | None] | None = None
+    _loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            self._loaders = Loaders(self.services, self.failures)
+        return self._loaders
+
+    def fresh_loaders(self) -> Loaders:
+        """New loaders for one subscription event."""
+        return Loaders(self.services, ProviderFailures())
+
+    def driver_id(self) -> str:
+        """The signed-in driver, or ``Unauthenticated``."""
+        if self._driver is None:
+            value = self.authorization
+            if value is None and self.connection_params is not None:
+                raw = self.connection_params.get("authorization") or self.connection_params.get(
+                    "Authorization"
+                )
+                value = raw if isinstance(raw, str) else None
+            if value is None:
+                raise Unauthenticated("sign in: no Authorization bearer token")
+            self._driver = self.services.auth.verify_header(value)
+        return self._driver[0]
+
+
+Info: TypeAlias = strawberry.Info[Context, None]

@@ -1,0 +1,91 @@
+"""Per-request dataloaders, named by key and value; results come back in key order.
+
+Built fresh per HTTP request and per subscription event (a connection-wide loader would
+serve stale data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from strawberry.dataloader import DataLoader
+
+from bff.domain.model import Charger, Provider, Receipt
+from bff.errors import ProviderError
+from bff.providers.base import SessionRef
+from bff.service.partial import ProviderFailures
+from bff.services import Services
+
+ChargerKey = tuple[Provider, str]
+ReceiptKey = tuple[Provider, str, str]  # provider, session id, driver id
+
+
+class ChargerByIdLoader(DataLoader[ChargerKey, Charger | None]):
+    """Chargers by (provider, charger id): one ``get_chargers`` call per provider per tick."""
+
+    def __init__(self, services: Services, failures: ProviderFailures) -> None:
+        self.services = services
+        self.failures = failures
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: Sequence[ChargerKey]) -> list[Charger | None]:
+        by_provider: dict[Provider, list[str]] = defaultdict(list)
+        for provider, charger_id in keys:
+            if charger_id not in by_provider[provider]:
+                by_provider[provider].append(charger_id)
+        found: dict[ChargerKey, Charger] = {}
+
+        async def one(provider: Provider, ids: list[str]) -> None:
+            adapter = self.services.adapter(provider)
+            if adapter is None:
+                return
+            try:
+                chargers = await adapter.get_chargers(ids)
+            except ProviderError as exc:
+                self.failures.add(provider, exc)
+                return
+            for cid, charger in chargers.items():
+                found[(provider, cid)] = charger
+
+        await asyncio.gather(*(one(p, ids) for p, ids in by_provider.items()))
+        return [found.get(k) for k in keys]
+
+
+class ReceiptBySessionLoader(DataLoader[ReceiptKey, Receipt | None]):
+    """Receipts (a signed URL at Plugsurfing) fetched only when a client asks for them."""
+
+    def __init__(self, services: Services, failures: ProviderFailures) -> None:
+        self.services = services
+        self.failures = failures
+        super().__init__(load_fn=self._load)
+
+    async def _load(self, keys: Sequence[ReceiptKey]) -> list[Receipt | None]:
+        async def one(key: ReceiptKey) -> Receipt | None:
+            provider, session_id, driver_id = key
+            adapter = self.services.adapter(provider)
+            if adapter is None:
+                return None
+            record = await self.services.records.get(provider, session_id)
+            ref = record.ref() if record else SessionRef(driver_id, session_id)
+            try:
+                return await adapter.get_receipt(ref)
+            except ProviderError as exc:
+                self.failures.add(provider, exc)
+                return None
+
+        return list(await asyncio.gather(*(one(k) for k in keys)))
+
+
+@dataclass
+class Loaders:
+    services: Services
+    failures: ProviderFailures
+    charger_by_id: ChargerByIdLoader = field(init=False)
+    receipt_by_session: ReceiptBySessionLoader = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.charger_by_id = ChargerByIdLoader(self.services, self.failures)
+        self.receipt_by_session = ReceiptBySessionLoader(self.services, self.failures)

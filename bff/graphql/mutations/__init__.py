@@ -1,0 +1,1 @@
+"""Mutations: each returns a named union of a success type and typed errors."""

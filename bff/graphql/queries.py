@@ -1,0 +1,114 @@
+"""Query root: node, chargers near a point, and the signed-in driver."""
+
+from __future__ import annotations
+
+import strawberry
+
+from bff import ids
+from bff.domain.model import GeoPoint
+from bff.errors import InvalidInput
+from bff.graphql.context import Info
+from bff.graphql.types.charger import Charger, ChargerConnection, ChargerEdge
+from bff.graphql.types.common import GeoPointInput, Node, PageInfo, SessionFilter
+from bff.graphql.types.session import ChargingSession, SessionConnection, SessionEdge
+from bff.service.chargers import nearby_chargers
+from bff.service.history import session_history
+from bff.service.sessions import load_session
+
+DEFAULT_PAGE = 20
+
+
+def page_size(info: Info, first: int | None) -> int:
+    cap = info.context.services.settings.max_page_size
+    n = DEFAULT_PAGE if first is None else first
+    if n < 1 or n > cap:
+        raise InvalidInput(f"first must be between 1 and {cap}", field="first")
+    return n
+
+
+@strawberry.type
+class Viewer:
+    id: strawberry.ID
+
+    @strawberry.field(description="The driver's sessions from every provider, newest first.")
+    async def sessions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        filter: SessionFilter | None = None,
+    ) -> SessionConnection:
+        ctx = info.context
+        n = page_size(info, first)
+        page = await session_history(
+            ctx.services, str(self.id), n, after,
+            filter.to_domain() if filter else SessionFilter().to_domain(), ctx.failures,
+        )
+        timeout = ctx.services.settings.start_timeout_seconds
+        edges = [
+            SessionEdge(cursor=e.cursor, node=ChargingSession.of(e.owned, ctx.loaders, timeout))
+            for e in page.edges
+        ]
+        return SessionConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else after,
+            ),
+        )
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global ID.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        gid = ids.decode(str(id))
+        ctx = info.context
+        if gid.type == ids.SESSION:
+            owned = await load_session(ctx.services, ctx.driver_id(), gid.provider, gid.key)
+            if owned is None:
+                return None
+            return ChargingSession.of(
+                owned, ctx.loaders, ctx.services.settings.start_timeout_seconds
+            )
+        if gid.type == ids.CHARGER:
+            c = await ctx.loaders.charger_by_id.load((gid.provider, gid.key))
+            return Charger.of(c) if c else None
+        if gid.type == ids.CONNECTOR:
+            c = await ctx.loaders.charger_by_id.load((gid.provider, gid.parts[0]))
+            conn = c.connector(gid.parts[1]) if c else None
+            from bff.graphql.types.charger import Connector
+
+            return Connector.of(c, conn) if c and conn else None
+        return None
+
+    @strawberry.field(description="Chargers within a radius, nearest first, across providers.")
+    async def chargers(
+        self,
+        info: Info,
+        near: GeoPointInput,
+        radius_meters: int,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ChargerConnection:
+        ctx = info.context
+        n = page_size(info, first)
+        page = await nearby_chargers(
+            ctx.services, GeoPoint(near.latitude, near.longitude), radius_meters, n, after,
+            ctx.failures,
+        )
+        edges = [
+            ChargerEdge(cursor=i.cursor, node=Charger.of(i.charger, i.distance_meters))
+            for i in page.items
+        ]
+        return ChargerConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next_page,
+                end_cursor=edges[-1].cursor if edges else after,
+            ),
+        )
+
+    @strawberry.field(description="The signed-in driver.")
+    def viewer(self, info: Info) -> Viewer:
+        return Viewer(id=strawberry.ID(info.context.driver_id()))

@@ -1,0 +1,63 @@
+"""The schema and its extensions, built once per app from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from bff.graphql.errors import ErrorShaping
+from bff.graphql.mutations.sessions import Mutation
+from bff.graphql.queries import Query
+from bff.graphql.subscriptions import Subscription
+from bff.graphql.types.charger import Charger, Connector
+from bff.graphql.types.session import ChargingSession
+from bff.settings import Settings
+
+
+class SafeParserCache(ParserCache):
+    """ParserCache raises on a syntax error in a subscription instead of closing with 4400;
+    turn the raise into the error result the protocol handler expects."""
+
+    def on_parse(self) -> Iterator[None]:
+        try:
+            yield from super().on_parse()
+        except GraphQLError as exc:
+            self.execution_context.pre_execution_errors = [exc]
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    extensions: list[Any] = [
+        ErrorShaping,
+        SafeParserCache,
+        ValidationCache,
+        lambda: QueryDepthLimiter(max_depth=settings.max_query_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
+    ]
+    if not settings.introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[ChargingSession, Charger, Connector],
+        extensions=extensions,
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,57 @@
+"""Subscriptions: the live charging screen and the driver's session list.
+
+Each event gets fresh dataloaders; ownership is checked before anything is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+
+from bff import ids
+from bff.errors import NotFound
+from bff.graphql.context import Info
+from bff.graphql.types.session import ChargingSession
+from bff.service.sessions import OwnedSession, load_session
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description="The session's current state at once, then every newer state."
+    )
+    async def session_updated(
+        self, info: Info, id: strawberry.ID
+    ) -> AsyncGenerator[ChargingSession, None]:
+        ctx = info.context
+        driver = ctx.driver_id()
+        gid = ids.decode(str(id), ids.SESSION)
+        services = ctx.services
+        owned = await load_session(services, driver, gid.provider, gid.key)
+        if owned is None:
+            raise NotFound("no such session")
+        timeout = services.settings.start_timeout_seconds
+        async with services.hub.watch_session(gid.provider, gid.key) as updates:
+            async for session in updates:
+                record = await services.records.get(gid.provider, gid.key)
+                yield ChargingSession.of(
+                    OwnedSession(session, record, driver), ctx.fresh_loaders(), timeout
+                )
+
+    @strawberry.subscription(description="Every change to any of the driver's sessions.")
+    async def viewer_sessions_updated(
+        self, info: Info
+    ) -> AsyncGenerator[ChargingSession, None]:
+        ctx = info.context
+        driver = ctx.driver_id()
+        services = ctx.services
+        timeout = services.settings.start_timeout_seconds
+        async with services.hub.watch_driver(driver) as updates:
+            async for session in updates:
+                record = await services.records.get(session.provider, session.id)
+                if record is not None and record.driver_id != driver:
+                    continue
+                yield ChargingSession.of(
+                    OwnedSession(session, record, driver), ctx.fresh_loaders(), timeout
+                )

@@ -1,0 +1,95 @@
+"""Charger and Connector."""
+
+from __future__ import annotations
+
+import strawberry
+
+from bff import ids
+from bff.domain import model
+from bff.graphql.types.common import ChargerStatus, GeoPoint, Money, Node, PageInfo, Provider
+
+
+@strawberry.type
+class Tariff:
+    price_per_kwh: Money | None
+    start_fee: Money | None
+    per_minute: Money | None
+
+
+@strawberry.type
+class Connector(Node):
+    id: strawberry.ID
+    label: str
+    standard: str
+    power_kw: float
+    status: ChargerStatus  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, charger: model.Charger, c: model.Connector) -> Connector:
+        return cls(
+            id=strawberry.ID(ids.encode(ids.CONNECTOR, charger.provider, charger.id, c.id)),
+            label=c.label,
+            standard=c.standard,
+            power_kw=c.power_kw,
+            status=c.status,
+        )
+
+
+@strawberry.type
+class Charger(Node):
+    id: strawberry.ID
+    provider: Provider  # type: ignore[valid-type]
+    evse_id: str | None
+    name: str
+    site: str | None
+    city: str | None
+    street: str | None
+    location: GeoPoint
+    status: ChargerStatus  # type: ignore[valid-type]
+    remote_start_stop: bool
+    smart_charging: bool
+    connectors: list[Connector]
+    tariff: Tariff | None
+    distance_meters: int | None = strawberry.field(
+        default=None, description="From the point searched around, where there was one."
+    )
+
+    @classmethod
+    def of(cls, c: model.Charger, distance_meters: int | None = None) -> Charger:
+        tariff = (
+            Tariff(
+                price_per_kwh=Money.of(c.tariff.price_per_kwh),
+                start_fee=Money.of(c.tariff.start_fee),
+                per_minute=Money.of(c.tariff.per_minute),
+            )
+            if c.tariff
+            else None
+        )
+        return cls(
+            id=strawberry.ID(ids.encode(ids.CHARGER, c.provider, c.id)),
+            provider=c.provider,
+            evse_id=c.evse_id,
+            name=c.name,
+            site=c.site,
+            city=c.city,
+            street=c.street,
+            location=GeoPoint(latitude=c.location.latitude, longitude=c.location.longitude),
+            status=c.status,
+            remote_start_stop=c.remote_start_stop,
+            smart_charging=c.smart_charging,
+            connectors=[Connector.of(c, x) for x in c.connectors],
+            tariff=tariff,
+            distance_meters=distance_meters,
+        )
+
+
+@strawberry.type
+class ChargerEdge:
+    cursor: str
+    node: Charger
+
+
+@strawberry.type
+class ChargerConnection:
+    edges: list[ChargerEdge]
+    page_info: PageInfo

@@ -1,0 +1,258 @@
+"""ChargingSession and what hangs off it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import strawberry
+
+from bff import ids
+from bff.domain import model, rules
+from bff.graphql.loaders import Loaders
+from bff.graphql.types.charger import Charger, Connector
+from bff.graphql.types.common import (
+    Cost,
+    Energy,
+    Money,
+    Node,
+    PageInfo,
+    PaymentStatus,
+    Provider,
+    SessionStatus,
+)
+from bff.service.sessions import OwnedSession
+
+
+@strawberry.type
+class PaymentTransaction:
+    method: str
+    outcome: str
+    amount: Money
+    at: datetime | None
+
+
+@strawberry.type
+class Payment:
+    status: PaymentStatus  # type: ignore[valid-type]
+    outstanding: Money | None
+    authorized: Money | None
+    captured: Money | None
+    transactions: list[PaymentTransaction]
+
+    @classmethod
+    def of(cls, p: model.Payment | None) -> Payment:
+        p = p or model.Payment(status=model.PaymentStatus.NONE)
+        return cls(
+            status=p.status,
+            outstanding=Money.of(p.outstanding),
+            authorized=Money.of(p.authorized),
+            captured=Money.of(p.captured),
+            transactions=[
+                PaymentTransaction(
+                    method=t.method, outcome=t.outcome, amount=Money.of(t.amount),  # type: ignore[arg-type]
+                    at=t.at,
+                )
+                for t in p.transactions
+            ],
+        )
+
+
+@strawberry.type
+class ChargingPeriod:
+    start_seconds: int
+    limit_watts: int
+
+
+@strawberry.type
+class ChargingProfile:
+    max_charge_rate_kw: float | None
+    departure_time: datetime | None
+    periods: list[ChargingPeriod]
+
+    @classmethod
+    def of(cls, p: model.ChargingProfile | None) -> ChargingProfile | None:
+        if p is None:
+            return None
+        return cls(
+            max_charge_rate_kw=p.max_charge_rate_kw,
+            departure_time=p.departure_time,
+            periods=[ChargingPeriod(start_seconds=x.start_seconds, limit_watts=x.limit_watts)
+                     for x in p.periods],
+        )
+
+
+@strawberry.type
+class Receipt:
+    available: bool
+    _key: strawberry.Private[tuple[model.Provider, str, str]]
+    _loaders: strawberry.Private[Loaders]
+    _fallback_cost: strawberry.Private[model.Cost | None]
+
+    async def _load(self) -> model.Receipt | None:
+        if not self.available:
+            return None
+        return await self._loaders.receipt_by_session.load(self._key)
+
+    @strawberry.field(description="A signed URL to the receipt document, where the provider has one.")
+    async def url(self) -> str | None:
+        r = await self._load()
+        return r.url if r else None
+
+    @strawberry.field
+    async def expires_at(self) -> datetime | None:
+        r = await self._load()
+        return r.expires_at if r else None
+
+    @strawberry.field
+    async def cost(self) -> Cost | None:
+        r = await self._load()
+        return Cost.of(r.cost if r and r.cost else self._fallback_cost)
+
+
+@strawberry.type
+class ChargingSession(Node):
+    _owned: strawberry.Private[OwnedSession]
+    _loaders: strawberry.Private[Loaders]
+    _start_timeout: strawberry.Private[float]
+
+    @property
+    def _s(self) -> model.ChargingSession:
+        return self._owned.session
+
+    @classmethod
+    def of(cls, owned: OwnedSession, loaders: Loaders, start_timeout: float) -> ChargingSession:
+        return cls(_owned=owned, _loaders=loaders, _start_timeout=start_timeout)
+
+    @strawberry.field
+    def id(self) -> strawberry.ID:  # type: ignore[override]
+        return strawberry.ID(ids.encode(ids.SESSION, self._s.provider, self._s.id))
+
+    @strawberry.field
+    def provider(self) -> Provider:  # type: ignore[valid-type]
+        return self._s.provider
+
+    @strawberry.field(description="The provider's own session id, for support staff.")
+    def provider_session_id(self) -> str:
+        return self._s.id
+
+    @strawberry.field
+    def status(self) -> SessionStatus:  # type: ignore[valid-type]
+        record = self._owned.record
+        if record is not None and record.abandoned_at is not None and self._s.status not in (
+            rules.FINAL
+        ):
+            return model.SessionStatus.ABANDONED
+        return self._s.status
+
+    @strawberry.field(description="The provider's own status word.")
+    def provider_status(self) -> str:
+        return self._s.provider_status
+
+    @strawberry.field
+    def started_at(self) -> datetime | None:
+        return self._s.started_at
+
+    @strawberry.field
+    def ended_at(self) -> datetime | None:
+        return self._s.ended_at
+
+    @strawberry.field(description="When the provider last reported this state.")
+    def updated_at(self) -> datetime:
+        return self._s.observed_at
+
+    @strawberry.field
+    def duration_seconds(self) -> int | None:
+        s = self._s
+        if s.duration_seconds is not None:
+            return s.duration_seconds
+        if s.started_at is not None and s.status in (
+            model.SessionStatus.CHARGING, model.SessionStatus.STOPPING
+        ):
+            return int((datetime.now(UTC) - s.started_at).total_seconds())
+        return None
+
+    @strawberry.field
+    def energy(self) -> Energy | None:
+        return Energy(watt_hours=self._s.energy.watt_hours) if self._s.energy else None
+
+    @strawberry.field
+    def power_kw(self) -> float | None:
+        return self._s.power_kw
+
+    @strawberry.field
+    def cost(self) -> Cost | None:
+        return Cost.of(self._s.cost)
+
+    @strawberry.field
+    def can_stop(self) -> bool:
+        return self.status() not in rules.FINAL and rules.can_stop(self._s)
+
+    @strawberry.field
+    def can_abandon(self) -> bool:
+        if self.status() is model.SessionStatus.ABANDONED:
+            return False
+        record = self._owned.record
+        return rules.can_abandon(
+            self._s, datetime.now(UTC), self._start_timeout,
+            record.stop_requested_at if record else None,
+        )
+
+    @strawberry.field
+    def stop_failed(self) -> bool:
+        return self._s.stop_failed
+
+    @strawberry.field
+    def failure_reason(self) -> str | None:
+        return self._s.failure_reason
+
+    @strawberry.field
+    async def charger(self) -> Charger | None:
+        if not self._s.charger_id:
+            return None
+        c = await self._loaders.charger_by_id.load((self._s.provider, self._s.charger_id))
+        return Charger.of(c) if c else None
+
+    @strawberry.field
+    async def connector(self) -> Connector | None:
+        if not self._s.charger_id or not self._s.connector_id:
+            return None
+        c = await self._loaders.charger_by_id.load((self._s.provider, self._s.charger_id))
+        conn = c.connector(self._s.connector_id) if c else None
+        return Connector.of(c, conn) if c and conn else None
+
+    @strawberry.field
+    def payment(self) -> Payment:
+        return Payment.of(self._s.payment)
+
+    @strawberry.field
+    def receipt(self) -> Receipt:
+        s = self._s
+        return Receipt(
+            available=s.receipt_available,
+            _key=(s.provider, s.id, self._owned.driver_id),
+            _loaders=self._loaders,
+            _fallback_cost=s.cost,
+        )
+
+    @strawberry.field
+    def charging_profile(self) -> ChargingProfile | None:
+        record = self._owned.record
+        if self._s.charging_profile is not None:
+            return ChargingProfile.of(self._s.charging_profile)
+        if record is not None and record.charging_profile is not None:
+            from bff.service.profiles import profile_from_record
+
+            return ChargingProfile.of(profile_from_record(record.charging_profile))
+        return None
+
+
+@strawberry.type
+class SessionEdge:
+    cursor: str
+    node: ChargingSession
+
+
+@strawberry.type
+class SessionConnection:
+    edges: list[SessionEdge]
+    page_info: PageInfo

@@ -1,0 +1,203 @@
+"""Pure functions from Plugchoice JSON models to the domain."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from bff.domain.model import (
+    Charger,
+    ChargerStatus,
+    ChargingSession,
+    Connector,
+    Cost,
+    Energy,
+    GeoPoint,
+    Payment,
+    Provider,
+    Tariff,
+)
+from bff.domain.money import Money
+from bff.providers.plugchoice.constants import (
+    CAPTURED_WORDS,
+    EXPIRED_REASON,
+    FINAL_UNCAPTURED_WORDS,
+    NO_CHARGE_REASON,
+    map_connector_standard,
+    map_connector_status,
+    map_payment_status,
+    map_session_status,
+)
+from bff.providers.plugchoice.schemas import (
+    ChargerConnector,
+    PaymentContext,
+    PublicCharger,
+    SessionData,
+)
+
+log = logging.getLogger(__name__)
+
+_CENT = Decimal("0.01")
+_RUNNING_WORDS = frozenset({"charging", "stopping"})
+
+
+def session_id_for_token(token: str) -> str:
+    """A stable, non-secret session id: the token is a credential and never an ID."""
+    return hashlib.sha256(token.encode()).hexdigest()[:20]
+
+
+def money(amount_minor: int | None, currency: str | None) -> Money | None:
+    """Money from Plugchoice's minor units, or None when either part is missing."""
+    if amount_minor is None or not currency:
+        return None
+    try:
+        return Money(amount_minor, currency.upper())
+    except ValueError:
+        log.warning("Plugchoice sent an unknown currency %r", currency)
+        return None
+
+
+def to_cost(data: SessionData) -> Cost | None:
+    """The captured cost with its VAT split once captured; else the running cost."""
+    currency = data.pricing.currency if data.pricing else None
+    captured = money(data.amount_captured, currency)
+    if captured is not None:
+        if data.tax_amount is None:
+            return Cost(total=captured, estimated=False)
+        excl = captured.amount_minor - data.tax_amount
+        vat_percent = (
+            (Decimal(data.tax_amount) * 100 / Decimal(excl)).quantize(_CENT, ROUND_HALF_UP)
+            if excl > 0
+            else None
+        )
+        return Cost(
+            total=captured,
+            excl_vat=Money(excl, captured.currency),
+            vat_percent=vat_percent,
+            estimated=False,
+        )
+    running = money(data.cost_amount, currency)
+    if running is None:
+        return None
+    # capture_failed / written_off: priced and over, so the amount no longer moves.
+    return Cost(total=running, estimated=data.status not in FINAL_UNCAPTURED_WORDS)
+
+
+def to_payment(data: SessionData, context: PaymentContext | None = None) -> Payment:
+    currency = data.pricing.currency if data.pricing else None
+    word = data.status.strip().lower()
+    # Plugchoice sends the Stripe context only while the pre-authorization awaits the driver.
+    secret = context if context is not None and word == "created" else None
+    return Payment(
+        status=map_payment_status(word),
+        authorized=money(data.amount_authorized, currency),
+        captured=money(data.amount_captured, currency),
+        outstanding=money(data.cost_amount, currency) if word == "capture_failed" else None,
+        client_secret=secret.client_secret if secret else None,
+        publishable_key=secret.publishable_key if secret else None,
+    )
+
+
+def to_session(
+    data: SessionData,
+    *,
+    token: str,
+    observed_at: datetime,
+    payment: PaymentContext | None = None,
+) -> ChargingSession:
+    """A domain session; ``observed_at`` is when we asked (Plugchoice has no updated_at)."""
+    word = data.status.strip().lower()
+    started, ended = data.charging_started_at, data.completed_at
+    end_for_duration = ended or (observed_at if word in _RUNNING_WORDS else None)
+    duration = (
+        max(0, int((end_for_duration - started).total_seconds()))
+        if started is not None and end_for_duration is not None
+        else None
+    )
+    failure_reason = data.failure_reason
+    if failure_reason is None and word == "no_charge":
+        failure_reason = NO_CHARGE_REASON
+    elif failure_reason is None and word == "expired":
+        failure_reason = EXPIRED_REASON
+    return ChargingSession(
+        provider=Provider.PLUGCHOICE,
+        id=session_id_for_token(token),
+        status=map_session_status(word),
+        provider_status=data.status,
+        observed_at=observed_at,
+        charger_id=data.charger.public_code if data.charger else None,
+        connector_id=str(data.connector_id) if data.connector_id is not None else None,
+        charger_name=data.charger.name if data.charger else None,
+        started_at=started,
+        ended_at=ended,
+        duration_seconds=duration,
+        energy=Energy.from_kwh(data.energy_kwh) if data.energy_kwh is not None else None,
+        cost=to_cost(data),
+        payment=to_payment(data, payment),
+        receipt_available=word in CAPTURED_WORDS and data.amount_captured is not None,
+        failure_reason=failure_reason,
+        remote=True,
+        created_at=data.created_at,
+    )
+
+
+def connector_power_kw(c: ChargerConnector) -> float:
+    """Nominal power from voltage and current: three phases carry three times one."""
+    if c.max_voltage is None or c.max_amperage is None:
+        return 0.0
+    phases = 3 if (c.power_type or "").upper() == "AC_3_PHASE" else 1
+    return round(phases * c.max_voltage * c.max_amperage / 1000, 1)
+
+
+def to_connector(c: ChargerConnector, online: bool) -> Connector:
+    return Connector(
+        id=str(c.connector_id),
+        label=f"Connector {c.connector_id}",
+        standard=map_connector_standard(c.standard),
+        power_kw=connector_power_kw(c),
+        status=map_connector_status(c.status, online),
+    )
+
+
+def charger_status(online: bool, connectors: tuple[Connector, ...]) -> ChargerStatus:
+    """The best any connector offers: one free connector makes the charger AVAILABLE."""
+    if not online:
+        return ChargerStatus.OFFLINE
+    for status in (
+        ChargerStatus.AVAILABLE,
+        ChargerStatus.OCCUPIED,
+        ChargerStatus.RESERVED,
+        ChargerStatus.OUT_OF_ORDER,
+    ):
+        if any(c.status is status for c in connectors):
+            return status
+    return ChargerStatus.UNKNOWN
+
+
+def to_charger(c: PublicCharger) -> Charger:
+    connectors = tuple(to_connector(x, c.online) for x in c.connectors)
+    currency = c.pricing.currency if c.pricing else None
+    tariff = (
+        Tariff(
+            price_per_kwh=money(c.pricing.price_per_kwh, currency),
+            start_fee=money(c.pricing.start_fee, currency),
+        )
+        if c.pricing is not None
+        else None
+    )
+    return Charger(
+        provider=Provider.PLUGCHOICE,
+        id=c.public_code,
+        evse_id=None,  # a public code is not an eMI3 EVSE id
+        name=c.name or c.public_code,
+        location=GeoPoint(c.latitude, c.longitude),
+        status=charger_status(c.online, connectors),
+        remote_start_stop=True,
+        smart_charging=False,
+        connectors=connectors,
+        tariff=tariff,
+        city=c.address.city if c.address else None,
+        street=c.address.street if c.address else None,
+    )

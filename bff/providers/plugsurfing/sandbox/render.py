@@ -1,0 +1,116 @@
+"""The sandbox's JSON, shaped like the Drive API's (seed ``000_*`` and ``001_*``)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bff.providers.plugsurfing.sandbox.fixtures import CURRENCY, VAT_PERCENT, FxEvse, FxLocation
+from bff.providers.plugsurfing.sandbox.state import ENDED, SimSession, amount, iso
+
+
+def iso_duration(d: timedelta) -> str:
+    """Like Java's ``Duration.toString``: PT15M, PT28.913S, PT1H2M3.5S, PT0S."""
+    millis = max(0, round(d.total_seconds() * 1000))
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    out = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    if rest or out == "PT":
+        out += f"{seconds}S"
+    return out
+
+
+def session_json(s: SimSession, now: datetime) -> dict[str, object]:
+    end = s.end_time if s.status in ENDED and s.end_time else now
+    body: dict[str, object] = {
+        "sessionId": s.id,
+        "sessionStatus": s.status,
+        "charger": {
+            "chargingStationName": s.evse.station_name,
+            "city": s.location.city,
+            "connectorLabel": s.connector.label,
+            "evseId": s.evse.evse_id,
+            "streetName": s.location.street,
+        },
+        "connectorId": s.connector.id,
+        "duration": iso_duration(end - s.start_time),
+        "receiptAvailable": s.status in ("COMPLETE", "REFUNDED"),
+        "site": s.location.name,
+        "startTime": iso(s.start_time),
+        "transactions": list(s.transactions),
+    }
+    if s.started:
+        # Only available after a session has successfully started (seed 000).
+        body["chargingKeyType"] = s.key_type
+        body["energy"] = {"unit": "WH", "value": round(s.energy_wh)}
+        body["price"] = amount(s.running_price_minor())
+    if s.balance_status is not None:
+        body["balanceStatus"] = s.balance_status
+        body["balanceAmountMinor"] = str(s.balance_minor)  # a "Long" sent as a string
+    if s.transactions:
+        body["paymentMethod"] = "CREDIT_CARD"  # deprecated upstream, still sent
+    return body
+
+
+def evse_status(evse: FxEvse, busy: set[str]) -> str:
+    if evse.base_status != "AVAILABLE":
+        return evse.base_status
+    return "CHARGING" if any(c.id in busy for c in evse.connectors) else "AVAILABLE"
+
+
+def evse_json(evse: FxEvse, busy: set[str]) -> dict[str, object]:
+    status = evse_status(evse, busy)
+    return {
+        "evseId": evse.evse_id,
+        "chargingStationName": evse.station_name,
+        "status": status,
+        "capabilities": list(evse.capabilities),
+        "connectors": [
+            {
+                "id": c.id,
+                "label": c.label,
+                "standard": c.standard,
+                "format": "CABLE" if c.power_type == "DC" else "SOCKET",
+                "powerType": c.power_type,
+                "maxPowerKw": c.max_power_kw,
+                "status": "CHARGING" if c.id in busy else status,
+            }
+            for c in evse.connectors
+        ],
+        "tariff": {
+            "currencyCode": CURRENCY,
+            "pricePerKwhMinorInclVat": evse.price_per_kwh_minor,
+            "startFeeMinorInclVat": 0,
+            "perMinuteMinorInclVat": 0,
+            "vat": str(VAT_PERCENT),
+        },
+    }
+
+
+def location_status(statuses: list[str]) -> str:
+    for word in ("AVAILABLE", "CHARGING"):
+        if word in statuses:
+            return word
+    return statuses[0] if statuses else "UNKNOWN"
+
+
+def location_json(
+    loc: FxLocation, evses: list[FxEvse], busy: set[str], distance: float | None = None
+) -> dict[str, object]:
+    rendered = [evse_json(e, busy) for e in evses]
+    body: dict[str, object] = {
+        "id": loc.id,
+        "name": loc.name,
+        "coordinates": {"latitude": loc.latitude, "longitude": loc.longitude},
+        "address": {
+            "street": loc.street,
+            "city": loc.city,
+            "postalCode": loc.postal_code,
+            "country": "POL",
+        },
+        "status": location_status([str(e["status"]) for e in rendered]),
+        "evses": rendered,
+    }
+    if distance is not None:
+        body["distance"] = round(distance)
+    return body

@@ -1,0 +1,84 @@
+"""Plugsurfing webhooks: check the static ``Authorization`` header, then read the prompt.
+
+A webhook carries no session state, only which session changed: the handler re-fetches
+it. Events arrive once, in any order, possibly never; unknown event names are accepted
+for the same reason (they are still a prompt to re-fetch).
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from bff.errors import WebhookRejected
+from bff.providers.plugsurfing.constants import KNOWN_EVENTS
+from bff.providers.plugsurfing.schemas import WebhookBody
+
+
+@dataclass(frozen=True, slots=True)
+class PlugsurfingPrompt:
+    """Re-fetch ``session_id`` of ``driver_id``; ``known`` says whether we know the event."""
+
+    event: str
+    known: bool
+    driver_id: str
+    session_id: str
+    timestamp: datetime
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    # Plain dicts are case-sensitive; HTTP header names are not.
+    value = headers.get(name)
+    if value is not None:
+        return value
+    lowered = name.lower()
+    return next((v for k, v in headers.items() if k.lower() == lowered), None)
+
+
+def _is_json(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def parse_plugsurfing_webhook(
+    headers: Mapping[str, str], body: bytes, expected_auth: str
+) -> PlugsurfingPrompt:
+    """The prompt in a webhook, or :class:`WebhookRejected` with the status to answer.
+
+    401 for a missing or wrong ``Authorization`` (compared in constant time), 415 for a
+    body that is not JSON, 400 for malformed JSON, missing fields or a bad timestamp.
+    """
+    got = _header(headers, "authorization")
+    # An empty expected value must not accept an empty header.
+    if not expected_auth or got is None or not hmac.compare_digest(
+        got.encode("utf-8"), expected_auth.encode("utf-8")
+    ):
+        raise WebhookRejected(401, "bad or missing Authorization")
+    if not _is_json(_header(headers, "content-type")):
+        raise WebhookRejected(415, "webhook body must be application/json")
+    try:
+        parsed = WebhookBody.model_validate_json(body)
+    except ValidationError as exc:
+        raise WebhookRejected(400, _reason(exc)) from None
+    return PlugsurfingPrompt(
+        event=parsed.event,
+        known=parsed.event in KNOWN_EVENTS,
+        driver_id=parsed.payload.user_id,
+        session_id=parsed.payload.session_id,
+        timestamp=parsed.payload.timestamp,
+    )
+
+
+def _reason(exc: ValidationError) -> str:
+    """A short reason naming the first bad field, never echoing the body."""
+    error = exc.errors(include_url=False, include_input=False)[0]
+    if error["type"] == "json_invalid":
+        return "malformed JSON"
+    where = ".".join(str(p) for p in error["loc"]) or "body"
+    return f"invalid webhook: {where} ({error['type']})"

@@ -1,0 +1,125 @@
+"""The roaming platform's session webhooks, signed by the Standard Webhooks convention.
+
+``webhook-signature: v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`` (several
+space-separated signatures while a secret rotates), keyed with the base64 part of a
+``whsec_...`` secret; ``webhook-timestamp`` in Unix seconds within a tolerance either
+way. The signature is checked before anything in the body is looked at. Replays (a seen
+``webhook-id``) are the receiver's concern.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from bff.domain.model import ChargingSession
+from bff.errors import WebhookRejected
+from bff.providers.roaming.mappers import session_from_status
+from bff.providers.roaming.schemas import WebhookBody, WebhookSessionData
+
+SECRET_PREFIX = "whsec_"
+SESSION_UPDATED = "session.updated"
+
+
+@dataclass(frozen=True, slots=True)
+class RoamingWebhook:
+    """A verified webhook: the session as of ``data.updated_at`` and the raw status word."""
+
+    webhook_id: str
+    session: ChargingSession
+    status_word: str
+
+
+def _session_updated(data: WebhookSessionData) -> tuple[ChargingSession, str]:
+    return session_from_status(data, observed_at=data.updated_at), data.status
+
+
+_HANDLERS: Mapping[str, Callable[[WebhookSessionData], tuple[ChargingSession, str]]] = {
+    SESSION_UPDATED: _session_updated,
+}
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a ``whsec_<base64>`` secret (the prefix is optional)."""
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        # A configuration error, not the sender's: fail loudly.
+        raise ValueError("the roaming webhook secret is not whsec_<base64>") from None
+
+
+def signature(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def sign_roaming_webhook(
+    secret: str, webhook_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The three Standard Webhooks headers for ``body``."""
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": f"v1,{signature(secret, webhook_id, timestamp, body)}",
+    }
+
+
+def parse_roaming_webhook(
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    tolerance_seconds: int,
+    now: datetime,
+) -> RoamingWebhook:
+    """Verify and parse; raises :class:`WebhookRejected` with the status to answer."""
+    lower = {k.lower(): v for k, v in headers.items()}
+    webhook_id = lower.get("webhook-id", "").strip()
+    raw_timestamp = lower.get("webhook-timestamp", "").strip()
+    signatures = lower.get("webhook-signature", "").strip()
+    if not (webhook_id and raw_timestamp and signatures):
+        raise WebhookRejected(401, "missing webhook signature headers")
+    try:
+        timestamp = int(raw_timestamp)
+    except ValueError:
+        raise WebhookRejected(401, "invalid webhook timestamp") from None
+    if abs(now.timestamp() - timestamp) > tolerance_seconds:
+        raise WebhookRejected(401, "stale webhook timestamp")
+    expected = signature(secret, webhook_id, timestamp, body).encode()
+    if not _any_matches(signatures, expected):
+        raise WebhookRejected(401, "invalid webhook signature")
+
+    if not _is_json(lower.get("content-type", "")):
+        raise WebhookRejected(415, "webhook body must be application/json")
+    try:
+        event = WebhookBody.model_validate_json(body)
+    except ValidationError:
+        raise WebhookRejected(400, "malformed webhook body") from None
+    handler = _HANDLERS.get(event.type)
+    if handler is None:
+        raise WebhookRejected(400, "unknown webhook type")
+    session, word = handler(event.data)
+    return RoamingWebhook(webhook_id=webhook_id, session=session, status_word=word)
+
+
+def _any_matches(header: str, expected: bytes) -> bool:
+    matched = False
+    for part in header.split():
+        version, _, value = part.partition(",")
+        # Check every v1 signature (no early exit) so timing says nothing about which.
+        if version == "v1" and hmac.compare_digest(value.encode(), expected):
+            matched = True
+    return matched
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")

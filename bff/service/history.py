@@ -1,0 +1,201 @@
+"""A driver's sessions from every provider, newest first, behind one opaque cursor.
+
+The cursor holds each provider's own position: for providers with a history API, their
+cursor plus how many of that page were already shown; for the others, the creation time
+of the last session shown from the per-driver index in Redis. One page costs at most one
+upstream list call per history provider, plus fetches of index sessions that have no
+snapshot yet (their snapshots are kept, so each is fetched once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bff.domain.model import ChargingSession, Provider, SessionFilter
+from bff.errors import InvalidInput
+from bff.service.partial import ProviderFailures, gather_providers
+from bff.service.sessions import OwnedSession
+from bff.services import Services
+from bff.store.records import SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class _Item:
+    key: float  # sort time, newest first
+    owned: OwnedSession
+    after: dict[str, Any]  # this provider's position once this item has been shown
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEdge:
+    owned: OwnedSession
+    cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    edges: list[HistoryEdge]
+    has_next_page: bool
+
+
+State = dict[str, dict[str, Any]]
+
+
+def _encode(state: State) -> str:
+    raw = json.dumps(state, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> State:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and k in Provider.__members__ and isinstance(v, dict)
+            for k, v in data.items()
+        ):
+            raise ValueError
+        return data
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise InvalidInput("after is not a valid cursor", field="after") from None
+
+
+async def session_history(
+    services: Services,
+    driver_id: str,
+    first: int,
+    after: str | None,
+    filter: SessionFilter,
+    failures: ProviderFailures,
+) -> HistoryPage:
+    state = _decode(after) if after else {}
+    providers = [
+        p for p in services.adapters
+        if (filter.providers is None or p in filter.providers)
+        and not state.get(p.value, {}).get("done")
+    ]
+    s = services.settings
+    timeouts = {
+        Provider.PLUGSURFING: s.plugsurfing_timeout_seconds,
+        Provider.PLUGCHOICE: s.plugchoice_timeout_seconds,
+        Provider.ROAMING: s.roaming_timeout_seconds,
+    }
+
+    def call(p: Provider) -> Any:
+        st = state.get(p.value, {})
+        if services.adapters[p].has_history:
+            return lambda: _from_history(services, p, driver_id, st, first, filter)
+        return lambda: _from_index(services, p, driver_id, st, first, filter)
+
+    fetched = await gather_providers({p: call(p) for p in providers}, failures, timeouts)
+
+    candidates: list[tuple[_Item, Provider]] = []
+    for p, (items, _more) in fetched.items():
+        candidates.extend((i, p) for i in items)
+    candidates.sort(key=lambda t: (-t[0].key, t[1].value, t[0].owned.session.id))
+    page = candidates[:first]
+
+    # Walk the page, advancing each provider's position, to give every edge its cursor.
+    positions: State = {k: dict(v) for k, v in state.items()}
+    edges: list[HistoryEdge] = []
+    for item, p in page:
+        positions[p.value] = item.after
+        edges.append(HistoryEdge(item.owned, _encode(positions)))
+    shown = {p: sum(1 for _, q in page if q == p) for p in fetched}
+    more = any(
+        sum(1 for _, q in candidates if q == p) > shown[p] or fetched[p][1] for p in fetched
+    )
+    return HistoryPage(edges, has_next_page=more)
+
+
+async def _from_history(
+    services: Services, p: Provider, driver_id: str, st: dict[str, Any], n: int,
+    filter: SessionFilter,
+) -> tuple[list[_Item], bool]:
+    """Up to ``n`` sessions after the position; the position is (upstream cursor, skip).
+
+    The provider filters upstream; one list call per page.
+    """
+    adapter = services.adapters[p]
+    cursor = st.get("c")
+    skip = int(st.get("skip", 0))
+    page = await adapter.list_sessions(driver_id, cursor, skip + n, filter)
+    sessions = list(page.sessions[skip:])
+    total = len(page.sessions)
+    owned = await _own_all(services, p, driver_id, sessions)
+    items: list[_Item] = []
+    for i, o in enumerate(owned):
+        consumed = skip + i + 1
+        if consumed >= total:
+            after = {"c": page.next_cursor, "skip": 0} if page.next_cursor else {"done": True}
+        else:
+            after = {"c": cursor, "skip": consumed}
+        items.append(_Item(o.session.sort_time.timestamp(), o, after))
+    return items, page.next_cursor is not None
+
+
+async def _own_all(
+    services: Services, p: Provider, driver_id: str, sessions: list[ChargingSession]
+) -> list[OwnedSession]:
+    keys = [f"{p.value}:{s.id}" for s in sessions]
+    records = await services.records.get_many(keys)
+    out: list[OwnedSession] = []
+    for s, rec in zip(sessions, records, strict=True):
+        snap = await services.hub.snapshot(p, s.id) if rec is not None else None
+        out.append(OwnedSession(snap or s, rec, driver_id))
+    return out
+
+
+async def _from_index(
+    services: Services, p: Provider, driver_id: str, st: dict[str, Any], n: int,
+    filter: SessionFilter,
+) -> tuple[list[_Item], bool]:
+    """Up to ``n + 1`` matching sessions from the per-driver index, newest first.
+
+    Sessions the filter rejects are skipped; the scan is bounded in rounds.
+    """
+    before = st.get("before")
+    items: list[_Item] = []
+    exhausted = False
+    for _round in range(10):
+        rows = await services.records.driver_keys(driver_id, p, before=before, limit=n + 1)
+        if len(rows) <= n:
+            exhausted = True
+        owned = await _index_sessions(services, p, driver_id, rows)
+        for (_sid, score), o in zip(rows, owned, strict=True):
+            if o is not None and filter.matches(o.session):
+                items.append(_Item(score, o, {"before": score}))
+        if exhausted or len(items) > n or not rows:
+            break
+        before = rows[-1][1]
+    return items[: n + 1], not exhausted or len(items) > n
+
+
+async def _index_sessions(
+    services: Services, p: Provider, driver_id: str, rows: list[tuple[str, float]]
+) -> list[OwnedSession | None]:
+    records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
+    snapshots = list(
+        await asyncio.gather(*(services.hub.snapshot(p, sid) for sid, _ in rows))
+    )
+    adapter = services.adapters[p]
+    sem = asyncio.Semaphore(8)
+
+    async def fetch(rec: SessionRecord | None) -> ChargingSession | None:
+        if rec is None:
+            return None
+        async with sem:
+            got = await adapter.get_session(rec.ref())
+        return await services.hub.record(got, driver_id) if got else None
+
+    missing = [i for i, snap in enumerate(snapshots) if snap is None]
+    fetched = await asyncio.gather(*(fetch(records[i]) for i in missing))
+    for i, got in zip(missing, fetched, strict=True):
+        snapshots[i] = got
+    return [
+        OwnedSession(snap, rec, driver_id) if snap is not None and rec is not None else None
+        for snap, rec in zip(snapshots, records, strict=True)
+    ]

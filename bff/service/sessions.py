@@ -1,0 +1,66 @@
+"""Finding one driver's session, wherever it lives: snapshot, record, or provider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bff.domain.model import ChargingSession, Provider
+from bff.errors import NotFound, ProviderNotFound
+from bff.providers.base import SessionRef
+from bff.services import Services
+from bff.store.records import SessionRecord
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedSession:
+    """A session and, when the BFF has one, its record (owner, driver actions, profile)."""
+
+    session: ChargingSession
+    record: SessionRecord | None
+    driver_id: str
+
+
+async def load_session(
+    services: Services, driver_id: str, provider: Provider, session_id: str
+) -> OwnedSession | None:
+    """The driver's session, or None when unknown or someone else's (indistinguishable)."""
+    record = await services.records.get(provider, session_id)
+    if record is not None and record.driver_id != driver_id:
+        return None
+    snapshot = await services.hub.snapshot(provider, session_id)
+    if snapshot is not None and record is not None:
+        return OwnedSession(snapshot, record, driver_id)
+    adapter = services.adapter(provider)
+    if adapter is None:
+        return None
+    ref = record.ref() if record else SessionRef(driver_id, session_id)
+    if record is None and not adapter.has_history:
+        # Without a record the BFF never started it for this driver: it cannot be theirs.
+        return None
+    try:
+        fetched = await adapter.get_session(ref)
+    except ProviderNotFound:
+        return None
+    if fetched is None:
+        return None
+    if record is None:
+        record = SessionRecord(
+            provider=provider,
+            session_id=session_id,
+            driver_id=driver_id,
+            charger_id=fetched.charger_id,
+            connector_id=fetched.connector_id,
+            created_at=fetched.sort_time,
+        )
+        await services.records.save(record)
+    current = await services.hub.record(fetched, driver_id)
+    return OwnedSession(current, record, driver_id)
+
+
+async def require_session(
+    services: Services, driver_id: str, provider: Provider, session_id: str
+) -> OwnedSession:
+    found = await load_session(services, driver_id, provider, session_id)
+    if found is None:
+        raise NotFound("no such session")
+    return found

@@ -1,0 +1,123 @@
+"""Starting a session: idempotency, remote capability, the connector cooldown, then the
+provider (seed 001: nothing ever blocks a driver from starting another session)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+
+from bff import ids
+from bff.domain.model import PaymentStatus
+from bff.errors import (
+    InvalidInput,
+    NotFound,
+    ProviderRateLimited,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from bff.providers.base import StartRequest
+from bff.service.limits import check_driver_rate, release_cooldown, take_cooldown
+from bff.service.outcomes import ChargerNotRemoteCapable, ConnectorUnavailable
+from bff.service.sessions import OwnedSession, require_session
+from bff.services import Services
+from bff.store.records import SessionRecord
+
+log = logging.getLogger(__name__)
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+async def start_session(
+    services: Services,
+    driver_id: str,
+    connector_id: str,
+    idempotency_key: str | None = None,
+    battery_target_kwh: float | None = None,
+    email: str | None = None,
+) -> OwnedSession:
+    gid = ids.decode(connector_id, ids.CONNECTOR, field="connectorId")
+    if battery_target_kwh is not None and not 0 < battery_target_kwh <= 500:
+        raise InvalidInput("batteryTargetKwh must be between 0 and 500", "batteryTargetKwh")
+    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
+        raise InvalidInput("email is not a valid address", field="email")
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
+        raise InvalidInput("idempotencyKey must be 1 to 200 characters", "idempotencyKey")
+    redis = services.redis
+    idem = f"idem:start:{driver_id}:{idempotency_key}" if idempotency_key else None
+    if idem:
+        previous = await _previous_result(services, idem)
+        if previous is not None:
+            return await require_session(services, driver_id, *previous)
+    await check_driver_rate(redis, driver_id, services.settings.mutation_rate_per_minute)
+    adapter = services.adapter(gid.provider)
+    if adapter is None:
+        raise NotFound("no such connector")
+    charger_id, conn_id = gid.parts
+    chargers = await adapter.get_chargers([charger_id])
+    charger = chargers.get(charger_id)
+    if charger is None or charger.connector(conn_id) is None:
+        raise NotFound("no such connector")
+    if not charger.remote_start_stop:
+        raise ChargerNotRemoteCapable("this charger cannot be started from the app")
+    if idem and not await redis.set(idem, "pending", nx=True, ex=60):
+        previous = await _wait_previous(services, idem)
+        return await require_session(services, driver_id, *previous)
+    cooldown = f"{gid.provider.value}:{charger_id}:{conn_id}"
+    try:
+        await take_cooldown(redis, cooldown, services.settings.connector_cooldown_seconds)
+        try:
+            session, extra = await adapter.start_session(
+                StartRequest(driver_id, charger, conn_id, battery_target_kwh, email)
+            )
+        except (ProviderUnavailable, ProviderRateLimited):
+            await release_cooldown(redis, cooldown)  # the charger never heard of it
+            raise
+        except ProviderRejected as exc:
+            if exc.reason in (ProviderRejected.CHARGER_OFFLINE,
+                              ProviderRejected.CONNECTOR_UNAVAILABLE,
+                              ProviderRejected.UNKNOWN_CONNECTOR):
+                raise ConnectorUnavailable(exc.message, exc.reason) from None
+            raise
+    except BaseException:
+        if idem:
+            await redis.delete(idem)
+        raise
+    if session.payment and session.payment.status is PaymentStatus.REQUIRES_ACTION:
+        # Nothing started at the charger yet: the app's card step comes first.
+        await release_cooldown(redis, cooldown)
+    record = SessionRecord(
+        provider=gid.provider, session_id=session.id, driver_id=driver_id,
+        charger_id=session.charger_id or charger_id,
+        connector_id=session.connector_id or conn_id, extra=extra,
+    )
+    await services.records.save(record)
+    current = await services.hub.record(session, driver_id)
+    if idem:
+        await redis.set(
+            idem, json.dumps([gid.provider.value, session.id]),
+            ex=services.settings.idempotency_ttl_seconds,
+        )
+    log.info("session started", extra={"provider": gid.provider.value, "session": session.id})
+    return OwnedSession(current, record, driver_id)
+
+
+async def _previous_result(services: Services, key: str) -> tuple[ids.Provider, str] | None:
+    raw = await services.redis.get(key)
+    if raw is None or raw in (b"pending", "pending"):
+        return None
+    provider, session_id = json.loads(raw)
+    return ids.Provider(provider), session_id
+
+
+async def _wait_previous(services: Services, key: str) -> tuple[ids.Provider, str]:
+    """A retry racing the first request: wait (bounded) for the first one's result."""
+    for _ in range(100):
+        found = await _previous_result(services, key)
+        if found is not None:
+            return found
+        if await services.redis.get(key) is None:
+            break
+        await asyncio.sleep(0.1)
+    raise InvalidInput("the first request with this idempotencyKey did not finish; retry",
+                       "idempotencyKey")

@@ -1,0 +1,107 @@
+"""The shared resources of one BFF process, built in the app's lifespan and passed in.
+
+Nothing here is a module-level global: :func:`open_services` builds everything from
+:class:`~bff.settings.Settings` and closes it in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import Redis
+
+from bff.auth import DriverAuth
+from bff.domain.model import Provider
+from bff.live.hub import LiveHub
+from bff.providers.base import ProviderAdapter
+from bff.providers.plugchoice.adapter import build_plugchoice_adapter
+from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
+from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.redis_embedded import EmbeddedRedis
+from bff.settings import Settings
+from bff.store.records import SessionRecords
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    redis: Redis
+    records: SessionRecords
+    adapters: dict[Provider, ProviderAdapter]
+    hub: LiveHub
+    auth: DriverAuth
+
+    def adapter(self, provider: Provider) -> ProviderAdapter | None:
+        return self.adapters.get(provider)
+
+
+def provider_urls(settings: Settings) -> dict[Provider, str]:
+    """Where each provider lives: the sandbox (ours or a shared one) or the configured URLs."""
+    if settings.providers == "sandbox":
+        base = (settings.sandbox_url or f"{settings.own_url()}/_sandbox").rstrip("/")
+        return {
+            Provider.PLUGSURFING: f"{base}/plugsurfing",
+            Provider.PLUGCHOICE: f"{base}/plugchoice",
+            Provider.ROAMING: f"{base}/roaming",
+        }
+    urls = {
+        Provider.PLUGSURFING: settings.plugsurfing_url,
+        Provider.PLUGCHOICE: settings.plugchoice_url,
+        Provider.ROAMING: settings.roaming_url,
+    }
+    return {p: u for p, u in urls.items() if u}
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """The configured Redis, or an embedded redis-server when no URL is set."""
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.redis_data_dir)
+        await embedded.start()
+        url = embedded.url
+    redis = Redis.from_url(
+        url, socket_timeout=5, socket_connect_timeout=2, max_connections=200,
+        health_check_interval=15,
+    )
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+@asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    builders = {
+        Provider.PLUGSURFING: build_plugsurfing_adapter,
+        Provider.PLUGCHOICE: build_plugchoice_adapter,
+        Provider.ROAMING: build_roaming_adapter,
+    }
+    async with AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(open_redis(settings))
+        adapters: dict[Provider, ProviderAdapter] = {}
+        enabled = {p.upper() for p in settings.enabled_providers}
+        for provider, url in provider_urls(settings).items():
+            if provider.value not in enabled:
+                continue
+            adapter, client = builders[provider](url, settings)
+            stack.push_async_callback(_close_client, client)
+            adapters[provider] = adapter
+        records = SessionRecords(redis)
+        hub = LiveHub(settings, redis, records, adapters)
+        await hub.start()
+        stack.push_async_callback(hub.aclose)
+        yield Services(settings, redis, records, adapters, hub, DriverAuth(settings))
+
+
+async def _close_client(client: httpx.AsyncClient) -> None:
+    await client.aclose()

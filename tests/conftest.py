@@ -1,0 +1,65 @@
+"""Fixtures: a real Redis, real BFF server processes with the sandboxes over HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+
+from tests.support import GraphQLClient, Server
+
+REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+FAST_ENV = {
+    "BFF_REDIS_URL": REDIS_URL,
+    "BFF_SANDBOX_SPEED": "40",
+    "BFF_START_TIMEOUT_SECONDS": "3",
+    "BFF_CONNECTOR_COOLDOWN_SECONDS": "2",
+    "BFF_POLL_INTERVAL_SECONDS": "0.3",
+    "BFF_QUIET_POLL_AFTER_SECONDS": "1",
+    "BFF_WS_PING_INTERVAL_SECONDS": "1",
+    "BFF_PLUGSURFING_TIMEOUT_SECONDS": "3",
+    "BFF_PLUGCHOICE_TIMEOUT_SECONDS": "3",
+    "BFF_ROAMING_TIMEOUT_SECONDS": "3",
+    "BFF_MUTATION_RATE_PER_MINUTE": "1000",
+    "BFF_LOG_LEVEL": "INFO",
+}
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def server(redis_url: str) -> Iterator[Server]:
+    srv = Server(FAST_ENV)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def driver() -> str:
+    return f"driver-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+async def client(server: Server, driver: str) -> AsyncIterator[GraphQLClient]:
+    c = GraphQLClient(server, server.token(driver))
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def anon(server: Server) -> AsyncIterator[GraphQLClient]:
+    c = GraphQLClient(server, None)
+    yield c
+    await c.aclose()
