@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     redis_data_dir: str | None = None
 
     # Driver auth
-    jwt_secret: SecretStr = SecretStr("dev-secret-change-me")
+    jwt_secret: SecretStr = SecretStr("dev-secret-change-me-0123456789abcdef")
     jwt_algorithms: list[str] = ["HS256"]
     jwt_jwks_url: str | None = None
     jwt_issuer: str | None = None
@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     plugchoice_timeout_seconds: float = 5.0
 
     roaming_url: str | None = None
-    roaming_jwt_secret: SecretStr = SecretStr("sandbox-roaming-jwt-secret")
+    roaming_jwt_secret: SecretStr = SecretStr("sandbox-roaming-jwt-secret-0123456789")
     roaming_webhook_secret: SecretStr = SecretStr("whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA==")
     roaming_timeout_seconds: float = 5.0
 
@@ -80,4 +80,5 @@ class Settings(BaseSettings):
     allowed_origins: list[str] = Field(default_factory=list)
 
     def own_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return (self.public_url or f"http://{host}:{self.port}").rstrip("/")

@@ -32,10 +32,12 @@ class SafeParserCache(ParserCache):
     turn the raise into the error result the protocol handler expects."""
 
     def on_parse(self) -> Iterator[None]:
+        ctx = self.execution_context
         try:
-            yield from super().on_parse()
-        except GraphQLError as exc:
-            self.execution_context.pre_execution_errors = [exc]
+            ctx.graphql_document = self.cached_parse_document(ctx.query, **ctx.parse_options)
+        except GraphQLError:
+            ctx.graphql_document = None  # Strawberry parses again and reports it properly
+        yield
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

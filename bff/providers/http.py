@@ -85,7 +85,7 @@ class ProviderHttp:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(attempts),
-                wait=wait_exponential_jitter(initial=0.05, max=1.0),
+                wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
                 retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
                 reraise=False,
             ):

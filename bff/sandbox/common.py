@@ -28,7 +28,7 @@ class SandboxConfig:
     plugsurfing_client_secret: str = "sandbox-client-secret"
     plugsurfing_api_key: str | None = None
     plugsurfing_webhook_auth: str = "sandbox-webhook-auth"
-    roaming_jwt_secret: str = "sandbox-roaming-jwt-secret"
+    roaming_jwt_secret: str = "sandbox-roaming-jwt-secret-0123456789"
     roaming_webhook_secret: str = "whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="
     chaos: float = 0.0  # probability of a dropped, duplicated or delayed webhook
     seed: int | None = None

@@ -13,6 +13,7 @@ from bff.domain.model import (
     SessionStatus,
 )
 from bff.errors import ProviderNotFound, ProviderRejected, RateLimited, ProviderRateLimited, NotFound
+from bff.providers.base import SessionRef
 from bff.service.limits import check_driver_rate
 from bff.service.outcomes import (
     NotSupported,
@@ -49,11 +50,15 @@ async def stop_session(services: Services, driver_id: str, session_id: str) -> O
     if s.status in STOPPED_ALREADY:
         return owned  # stopping a stopped session succeeds again (seed 001)
     if not s.remote:
-        raise SessionNotStoppable("this session was started at the charger, stop it there")
+        raise SessionNotStoppable(
+            "this session was started at the charger, stop it there", owned
+        )
     if record is not None and record.abandoned_at is not None:
-        raise SessionNotStoppable("this session was abandoned")
+        raise SessionNotStoppable("this session was abandoned", owned)
     if not rules.can_stop(s):
-        raise SessionNotStoppable(f"a {s.status.value.lower()} session cannot be stopped")
+        raise SessionNotStoppable(
+            f"a {s.status.value.lower()} session cannot be stopped", owned
+        )
     adapter = services.adapters[s.provider]
     try:
         result = await adapter.stop_session(record.ref() if record else _ref(owned))
@@ -145,8 +150,5 @@ async def set_charging_profile(
     return OwnedSession(s, record, driver_id)
 
 
-def _ref(owned: OwnedSession) -> "SessionRef":
+def _ref(owned: OwnedSession) -> SessionRef:
     return SessionRef(owned.driver_id, owned.session.id)
-
-
-from bff.providers.base import SessionRef  # noqa: E402

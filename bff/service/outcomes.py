@@ -30,6 +30,10 @@ class ConnectorUnavailable(BFFError):
 class SessionNotStoppable(BFFError):
     code = "SESSION_NOT_STOPPABLE"
 
+    def __init__(self, message: str, owned: object) -> None:
+        super().__init__(message)
+        self.owned = owned  # the OwnedSession, shown to the driver with the reason
+
 
 class SessionNotAbandonable(BFFError):
     code = "SESSION_NOT_ABANDONABLE"

@@ -58,7 +58,7 @@ class ConnectorUnavailable:
 @strawberry.type
 class SessionNotStoppable:
     message: str
-    session: ChargingSession | None
+    session: ChargingSession
 
 
 @strawberry.type
@@ -74,11 +74,11 @@ class PaymentNotRetryable:
 Typed = (
     NotFound | InvalidInput | RateLimited | ProviderUnavailable | NotSupported
     | ConnectorCoolingDown | ChargerNotRemoteCapable | ConnectorUnavailable
-    | SessionNotStoppable | SessionNotAbandonable | PaymentNotRetryable
+    | SessionNotAbandonable | PaymentNotRetryable
 )
 
 
-def typed_error(exc: Exception, session: ChargingSession | None = None) -> Typed:
+def typed_error(exc: Exception) -> Typed:
     """The union member for a service error; anything else is re-raised by the caller."""
     match exc:
         case e.NotFound() | e.ProviderNotFound():
@@ -104,8 +104,6 @@ def typed_error(exc: Exception, session: ChargingSession | None = None) -> Typed
             return ChargerNotRemoteCapable(message=exc.message)
         case o.ConnectorUnavailable():
             return ConnectorUnavailable(message=exc.message, reason=exc.reason)
-        case o.SessionNotStoppable():
-            return SessionNotStoppable(message=exc.message, session=session)
         case o.SessionNotAbandonable():
             return SessionNotAbandonable(message=exc.message)
         case o.PaymentNotRetryable():

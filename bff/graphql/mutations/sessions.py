@@ -9,7 +9,7 @@ import strawberry
 
 from bff.domain import model
 from bff.domain.model import PaymentStatus
-from bff.errors import BFFError, Unauthenticated
+from bff.errors import BFFError
 from bff.graphql.context import Info
 from bff.graphql.mutations.errors import (
     ChargerNotRemoteCapable,
@@ -27,7 +27,7 @@ from bff.graphql.mutations.errors import (
 )
 from bff.graphql.types.common import Money
 from bff.graphql.types.session import ChargingSession
-from bff.service import actions
+from bff.service import actions, outcomes
 from bff.service.sessions import OwnedSession
 from bff.service.start import start_session
 
@@ -140,11 +140,6 @@ def _view(info: Info, owned: OwnedSession) -> ChargingSession:
     return ChargingSession.of(owned, ctx.loaders, ctx.services.settings.start_timeout_seconds)
 
 
-def _guard(exc: BFFError) -> None:
-    if isinstance(exc, Unauthenticated):
-        raise exc  # a top-level error: the app must sign in, not render a union member
-
-
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Start a session on a connector, from any provider.")
@@ -173,6 +168,9 @@ class Mutation:
         driver = info.context.driver_id()
         try:
             owned = await actions.stop_session(info.context.services, driver, str(id))
+        except outcomes.SessionNotStoppable as exc:
+            assert isinstance(exc.owned, OwnedSession)
+            return SessionNotStoppable(message=exc.message, session=_view(info, exc.owned))
         except BFFError as exc:
             return typed_error(exc)  # type: ignore[return-value]
         return StopSessionSuccess(session=_view(info, owned))

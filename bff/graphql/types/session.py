@@ -205,19 +205,29 @@ class ChargingSession(Node):
     def failure_reason(self) -> str | None:
         return self._s.failure_reason
 
+    def _place(self) -> tuple[str | None, str | None]:
+        """Charger and connector ids; the record knows them where the provider omits them."""
+        record = self._owned.record
+        charger = self._s.charger_id or (record.charger_id if record else None)
+        connector = self._s.connector_id or (record.connector_id if record else None)
+        return charger, connector
+
+    async def _charger(self) -> model.Charger | None:
+        charger_id, _ = self._place()
+        if not charger_id:
+            return None
+        return await self._loaders.charger_by_id.load((self._s.provider, charger_id))
+
     @strawberry.field
     async def charger(self) -> Charger | None:
-        if not self._s.charger_id:
-            return None
-        c = await self._loaders.charger_by_id.load((self._s.provider, self._s.charger_id))
+        c = await self._charger()
         return Charger.of(c) if c else None
 
     @strawberry.field
     async def connector(self) -> Connector | None:
-        if not self._s.charger_id or not self._s.connector_id:
-            return None
-        c = await self._loaders.charger_by_id.load((self._s.provider, self._s.charger_id))
-        conn = c.connector(self._s.connector_id) if c else None
+        _, connector_id = self._place()
+        c = await self._charger()
+        conn = c.connector(connector_id) if c and connector_id else None
         return Connector.of(c, conn) if c and conn else None
 
     @strawberry.field

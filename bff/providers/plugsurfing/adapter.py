@@ -26,7 +26,13 @@ from bff.providers.base import SessionRef, StartRequest
 from bff.providers.http import ProviderHttp
 from bff.providers.plugsurfing.auth import plugsurfing_auth
 from bff.providers.plugsurfing.client import PlugsurfingClient
-from bff.providers.plugsurfing.constants import PROVIDER_NAME, words_for_statuses
+from bff.providers.plugsurfing.constants import (
+    MAX_EVSE_IDS,
+    MAX_GEOSEARCH_METERS,
+    MAX_HISTORY_LIMIT,
+    PROVIDER_NAME,
+    words_for_statuses,
+)
 from bff.providers.plugsurfing.mappers import (
     chargers_from_locations,
     receipt_from_model,
@@ -34,9 +40,6 @@ from bff.providers.plugsurfing.mappers import (
 )
 from bff.providers.plugsurfing.schemas import PaymentChallenge
 from bff.settings import Settings
-
-#: EVSE ids per batch lookup: keeps the query string well under common URL limits.
-EVSE_BATCH_SIZE = 100
 
 
 def _utcnow() -> datetime:
@@ -63,15 +66,15 @@ class PlugsurfingAdapter:
     ) -> list[Charger]:
         # No status filter: the guide warns that statuses lag, so OCCUPIED may be free.
         found = await self.client.geosearch_radius(
-            near.latitude, near.longitude, radius_meters, limit
+            near.latitude, near.longitude, min(radius_meters, MAX_GEOSEARCH_METERS), limit
         )
         return list(chargers_from_locations(found))
 
     async def get_chargers(self, charger_ids: Sequence[str]) -> dict[str, Charger]:
         wanted = list(dict.fromkeys(charger_ids))
         result: dict[str, Charger] = {}
-        for i in range(0, len(wanted), EVSE_BATCH_SIZE):
-            found = await self.client.get_evses(wanted[i : i + EVSE_BATCH_SIZE])
+        for i in range(0, len(wanted), MAX_EVSE_IDS):
+            found = await self.client.get_evses(wanted[i : i + MAX_EVSE_IDS])
             result.update((c.id, c) for c in chargers_from_locations(found) if c.id in wanted)
         return result
 
@@ -94,7 +97,7 @@ class PlugsurfingAdapter:
         observed_at = self._now()
         page = await self.client.list_sessions(
             driver_id,
-            limit=limit,
+            limit=max(1, min(limit, MAX_HISTORY_LIMIT)),
             cursor=cursor,
             started_from=filter.started_after,
             started_to=filter.started_before,
@@ -108,7 +111,9 @@ class PlugsurfingAdapter:
         session = await self._after_start(request, started.session_id or "")
         if isinstance(started, PaymentChallenge):
             # The app finishes 3-D Secure with the secret, then the driver starts again.
-            payment = Payment(status=PaymentStatus.REQUIRES_ACTION, client_secret=started.client_secret)
+            payment = Payment(
+                status=PaymentStatus.REQUIRES_ACTION, client_secret=started.client_secret
+            )
             session = replace(session, payment=payment)
         return session, {}
 

@@ -76,9 +76,7 @@ class PlugsurfingAuth(httpx.Auth):
             token = TokenResponse.model_validate_json(response.content)
         except ValidationError:
             log.error("plugsurfing token endpoint sent an unreadable answer")
-            raise ProviderUnavailable(
-                PROVIDER_NAME, "Plugsurfing authentication failed"
-            ) from None
+            raise ProviderUnavailable(PROVIDER_NAME, "Plugsurfing authentication failed") from None
         margin = min(REFRESH_MARGIN_SECONDS, token.expires_in / 10)
         self._expires_at = self._clock() + token.expires_in - margin
         self._token = token.access_token
@@ -103,14 +101,23 @@ class PlugsurfingAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # One lock: concurrent requests wait for a single token fetch.
         async with self._lock:
-            token = self._current() or self._store((yield self._token_request()))
+            token = self._current()
+            if token is None:
+                fetched = yield self._token_request()
+                await fetched.aread()
+                token = self._store(fetched)
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
             async with self._lock:
                 self._invalidate(token)
-                token = self._current() or self._store((yield self._token_request()))
+                token = self._current()
+                if token is None:
+                    fetched = yield self._token_request()
+                    await fetched.aread()
+                    token = self._store(fetched)
             request.headers["Authorization"] = f"Bearer {token}"
             yield request
 

@@ -93,6 +93,11 @@ CONNECTOR_STANDARD: dict[str, str] = {
 
 REMOTE_CAPABILITY = "REMOTE_START_STOP_CAPABLE"
 
+# Request bounds the Drive API accepts (the sandbox answers 400 beyond them).
+MAX_HISTORY_LIMIT = 100
+MAX_GEOSEARCH_METERS = 50_000
+MAX_EVSE_IDS = 100
+
 #: Error ``code`` of a 4xx body -> :class:`ProviderRejected` reason.
 ERROR_REASON: dict[str, str] = {
     "CHARGER_NOT_REMOTE_CAPABLE": ProviderRejected.NOT_SUPPORTED,

@@ -25,7 +25,7 @@ from bff.domain.model import (
     Tariff,
     Transaction,
 )
-from bff.domain.money import Money
+from bff.domain.money import Money, currency_exponent
 from bff.providers.plugsurfing.constants import (
     ENDED_WORDS,
     FINAL_PRICE_WORDS,
@@ -88,6 +88,14 @@ def money(amount_minor: int, currency: str) -> Money | None:
         return None
 
 
+def _is_currency(code: str) -> bool:
+    try:
+        currency_exponent(code)
+    except ValueError:
+        return False
+    return True
+
+
 def _decimal(value: str | None) -> Decimal | None:
     if value is None:
         return None
@@ -134,9 +142,10 @@ def transaction_from_model(tx: TransactionModel) -> Transaction | None:
 
 def payment_from_model(m: SessionModel) -> Payment:
     transactions = tuple(t for t in map(transaction_from_model, m.transactions) if t is not None)
-    currency = m.price.currency_code if m.price else None
-    if currency is None and transactions:
-        currency = transactions[0].amount.currency
+    # The session's currency: the price's when it is a real one, else the transactions'.
+    currencies = [m.price.currency_code.upper()] if m.price else []
+    currencies += [t.amount.currency for t in transactions]
+    currency = next((c for c in currencies if _is_currency(c)), None)
     outstanding = None
     # The balance is the remaining amount to pay as a negative number; 0 is fully paid.
     if m.balance_amount_minor is not None and m.balance_amount_minor < 0 and currency:

@@ -43,7 +43,9 @@ def _is_json(content_type: str | None) -> bool:
     if not content_type:
         return False
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def parse_plugsurfing_webhook(
@@ -56,8 +58,10 @@ def parse_plugsurfing_webhook(
     """
     got = _header(headers, "authorization")
     # An empty expected value must not accept an empty header.
-    if not expected_auth or got is None or not hmac.compare_digest(
-        got.encode("utf-8"), expected_auth.encode("utf-8")
+    if (
+        not expected_auth
+        or got is None
+        or not hmac.compare_digest(got.encode("utf-8"), expected_auth.encode("utf-8"))
     ):
         raise WebhookRejected(401, "bad or missing Authorization")
     if not _is_json(_header(headers, "content-type")):

@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from bff.domain.money import currency_exponent
 
 _EXCESS_FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -35,7 +37,14 @@ def parse_utc(value: object) -> object:
     return value
 
 
+def _known_currency(code: str) -> str:
+    currency_exponent(code)  # raises ValueError for a code ISO 4217 does not know
+    return code.upper()
+
+
 UtcDateTime = Annotated[datetime, BeforeValidator(parse_utc)]
+#: An ISO 4217 code, checked at the edge so money mapping cannot fail later.
+CurrencyCode = Annotated[str, AfterValidator(_known_currency)]
 
 
 class WireModel(BaseModel):
@@ -80,7 +89,7 @@ class SessionStatusObject(WireModel):
     status: str
     energy_kwh: Decimal = Decimal(0)
     cost: Decimal | None = None  # major units of ``currency``
-    currency: str | None = None
+    currency: CurrencyCode | None = None
     duration_minutes: int | None = None
     start_time: UtcDateTime | None = None
 
@@ -116,7 +125,7 @@ class ReceiptResponse(WireModel):
     energy_kwh: Decimal
     duration_minutes: int | None = None
     cost: Decimal
-    currency: str
+    currency: CurrencyCode
     payment_status: str | None = None
 
 
@@ -138,7 +147,7 @@ class ConnectorWire(WireModel):
 
 
 class TariffWire(WireModel):
-    currency: str
+    currency: CurrencyCode
     price_per_kwh: Decimal
 
 

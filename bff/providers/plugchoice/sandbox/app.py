@@ -15,19 +15,17 @@ hour. Errors use Laravel's shape ``{"message", "errors"?}``.
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
-from collections import deque
-from datetime import timedelta
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from bff.providers.plugchoice.constants import API_BASE
 from bff.providers.plugchoice.sandbox.control import sandbox_control_routes
@@ -38,6 +36,14 @@ from bff.providers.plugchoice.sandbox.fixtures import (
     utrecht_chargers,
 )
 from bff.providers.plugchoice.sandbox.ratelimit import Decision, SlidingWindowLimiter
+from bff.providers.plugchoice.sandbox.responses import (
+    WithRouter,
+    error,
+    field_error,
+    invalid,
+    not_found,
+    too_many,
+)
 from bff.providers.plugchoice.sandbox.sessions import (
     CANCELLABLE,
     CANCELLED_REASON,
@@ -52,10 +58,7 @@ from bff.sandbox.common import FaultMiddleware, Faults, SandboxClock, SandboxCon
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PUBLISHABLE_KEY = "pk_test_51PlugchoiceSandbox"
 STRIPE_ACCOUNT = "acct_1PlugchoiceSandbox"
-
-
-def error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"message": message, **extra}, status_code=status)
+MAX_CODES = 100  # codes per GET /chargers
 
 
 class PlugchoiceSandbox:
@@ -72,7 +75,9 @@ class PlugchoiceSandbox:
         self.clock = SandboxClock(config.speed)
         self.faults = Faults()
         self.limits = dict(self.LIMITS)
+        self.rng = random.Random(config.seed)
         self.limiter = SlidingWindowLimiter(self.clock)
+        self.hourly = SlidingWindowLimiter(self.clock, window_sim_seconds=3600.0)
         self.reset()
 
     def reset(self) -> None:
@@ -80,12 +85,12 @@ class PlugchoiceSandbox:
         self.chargers: dict[str, SimCharger] = {c.public_code: c for c in utrecht_chargers()}
         self.sessions: dict[str, SimSession] = {}
         self.limiter.reset()
-        self.charger_starts: dict[str, deque[float]] = {}
+        self.hourly.reset()
 
     def app(self) -> ASGIApp:
         s = f"{API_BASE}/sessions"
         routes = [
-            Route(s, self.start, methods=["POST"]),
+            Route(s, self.start_session, methods=["POST"]),
             Route(s + "/{token}", self.show, methods=["GET"]),
             Route(s + "/{token}/confirm", self.confirm, methods=["POST"]),
             Route(s + "/{token}/stop", self.stop, methods=["POST"]),
@@ -95,7 +100,7 @@ class PlugchoiceSandbox:
             *sandbox_control_routes(self),
         ]
         inner = Starlette(routes=routes)
-        return _WithRouter(FaultMiddleware(inner, self.faults), inner)
+        return WithRouter(FaultMiddleware(inner, self.faults), inner)
 
     async def start(self) -> None:
         """Nothing runs in the background: sessions advance whenever they are read."""
@@ -149,21 +154,20 @@ class PlugchoiceSandbox:
 
     # --- API ---------------------------------------------------------------------------
 
-    def limit(self, request: Request, bucket: str, *key: str) -> Decision:
+    def limit(self, request: Request, bucket: str) -> Decision:
         peer = request.client.host if request.client else "unknown"
-        return self.limiter.hit((bucket, peer, *key), self.limits[bucket])
+        return self.limiter.hit((bucket, peer), self.limits[bucket])
 
     async def start_session(self, request: Request) -> Response:
         decision = self.limit(request, "start")
         if not decision.allowed:
-            return _too_many(decision)
+            return too_many(decision)
         try:
             body = StartBody.model_validate(await request.json())
-        except ValueError as exc:  # ValidationError and bad JSON alike
-            return _invalid(exc)
+        except ValueError as exc:  # a ValidationError, or a body that is not JSON
+            return invalid(exc)
         if body.email is not None and not _EMAIL.match(body.email):
-            return error(422, "The email must be a valid email address.",
-                         errors={"email": ["The email must be a valid email address."]})
+            return field_error("email", "The email must be a valid email address.")
         charger = self.chargers.get(body.code.upper())
         if charger is None:
             return error(404, "Charger not found.")
@@ -171,17 +175,12 @@ class PlugchoiceSandbox:
             return error(400, "The charger is offline.")
         connector = charger.connector(body.connector_id)
         if connector is None:
-            msg = "The selected connector id is invalid."
-            return error(422, msg, errors={"connector_id": [msg]})
+            return field_error("connector_id", "The selected connector id is invalid.")
         if self.connector_status(charger, connector) != "Available":
             return error(409, "The connector is not available.")
-        per_charger = self.limiter.hit(
-            ("charger", charger.public_code), self.CHARGER_STARTS_PER_HOUR
-        ) if False else None
-        del per_charger
-        hourly = self._charger_hour(charger)
+        hourly = self.hourly.hit(("charger", charger.public_code), self.CHARGER_STARTS_PER_HOUR)
         if not hourly.allowed:
-            return _too_many(hourly)
+            return too_many(hourly)
         session = self.new_session(charger, connector, body.email)
         payload = {
             "session_token": session.token,
@@ -189,3 +188,79 @@ class PlugchoiceSandbox:
             "payment": session.payment_json(PUBLISHABLE_KEY, STRIPE_ACCOUNT),
         }
         return JSONResponse(payload, status_code=201, headers=decision.headers())
+
+    async def show(self, request: Request) -> Response:
+        decision = self.limit(request, "show")
+        if not decision.allowed:
+            return too_many(decision)
+        session = self.find(request.path_params["token"])
+        if session is None:
+            return not_found()
+        payload = {
+            "data": self.session_json(session),
+            "payment": session.payment_json(PUBLISHABLE_KEY, STRIPE_ACCOUNT),
+        }
+        return JSONResponse(payload, headers=decision.headers())
+
+    async def confirm(self, request: Request) -> Response:
+        decision = self.limit(request, "confirm")
+        if not decision.allowed:
+            return too_many(decision)
+        session = self.find(request.path_params["token"])
+        if session is None:
+            return not_found()
+        if session.status == "created":
+            held = self.holder(session.charger, session.connector)
+            session.status, session.authorized_at = "authorized", self.clock.now()
+            # Someone else's session got the connector first: the charger will refuse.
+            session.blocked_reason = IN_USE_REASON if held else None
+        return JSONResponse({"data": self.session_json(session)}, headers=decision.headers())
+
+    async def stop(self, request: Request) -> Response:
+        decision = self.limit(request, "stop")
+        if not decision.allowed:
+            return too_many(decision)
+        session = self.find(request.path_params["token"])
+        if session is None:
+            return not_found()
+        if session.status == "charging":
+            if not session.charger.online:
+                return error(400, "The charger is offline. Unplug the cable to end the session.")
+            session.status, session.stop_requested_at = "stopping", self.clock.now()
+        elif session.status not in ("stopping", "settling"):
+            return error(409, "The session is not charging.")
+        return JSONResponse({"data": self.session_json(session)}, headers=decision.headers())
+
+    async def cancel(self, request: Request) -> Response:
+        decision = self.limit(request, "cancel")
+        if not decision.allowed:
+            return too_many(decision)
+        session = self.find(request.path_params["token"])
+        if session is None:
+            return not_found()
+        if session.status not in CANCELLABLE:
+            return error(409, "The session can no longer be cancelled.")
+        session.status, session.failure_reason = "abandoned", CANCELLED_REASON
+        return JSONResponse({"data": self.session_json(session)}, headers=decision.headers())
+
+    async def list_chargers(self, request: Request) -> Response:
+        q = request.query_params
+        if "codes" in q:
+            codes = [c.strip().upper() for c in q["codes"].split(",") if c.strip()]
+            if len(codes) > MAX_CODES:
+                return field_error("codes", f"The codes may not have more than {MAX_CODES} items.")
+            found = [self.chargers[c] for c in dict.fromkeys(codes) if c in self.chargers]
+        else:
+            try:
+                lat, lon = float(q["latitude"]), float(q["longitude"])
+                radius = float(q.get("radius", "1000"))
+                limit = min(int(q.get("limit", "50")), 100)
+            except (KeyError, ValueError):
+                return field_error("latitude", "A latitude and longitude, or codes, are required.")
+            near = sorted((c.distance_m(lat, lon), c.public_code) for c in self.chargers.values())
+            found = [self.chargers[code] for d, code in near if d <= radius][: max(limit, 0)]
+        return JSONResponse({"data": [self.charger_json(c) for c in found]})
+
+    def charger_json(self, charger: SimCharger) -> dict[str, Any]:
+        live = {c.connector_id: self.connector_status(charger, c) for c in charger.connectors}
+        return charger_json(charger, live)

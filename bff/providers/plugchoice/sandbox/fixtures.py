@@ -74,47 +74,90 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def _dc(connector_id: int, standard: str = "IEC_62196_T2_COMBO") -> SimConnector:
-    return SimConnector(
-        connector_id, standard, "Cable", "DC", max_voltage=500, max_amperage=100
-    )
+    return SimConnector(connector_id, standard, "Cable", "DC", max_voltage=500, max_amperage=100)
 
 
 def utrecht_chargers() -> list[SimCharger]:
     """A fresh set: several within 1 km of the centre, one offline, one Faulted connector."""
     return [
         SimCharger(
-            "UTR01", "Domplein", 52.0907, 5.1214, "Domplein 9", "3512 JC",
+            "UTR01",
+            "Domplein",
+            52.0907,
+            5.1214,
+            "Domplein 9",
+            "3512 JC",
             [SimConnector(1), SimConnector(2)],
         ),
         SimCharger(
-            "UTR02", "Neude", 52.0934, 5.1186, "Neude 11", "3512 AE",
+            "UTR02",
+            "Neude",
+            52.0934,
+            5.1186,
+            "Neude 11",
+            "3512 AE",
             [SimConnector(1, max_amperage=16), SimConnector(2, max_amperage=16, status="Faulted")],
         ),
         SimCharger(
-            "UTR03", "Vredenburg", 52.0925, 5.1133, "Vredenburgkade 2", "3511 WE",
-            [SimConnector(1)], online=False,
+            "UTR03",
+            "Vredenburg",
+            52.0925,
+            5.1133,
+            "Vredenburgkade 2",
+            "3511 WE",
+            [SimConnector(1)],
+            online=False,
         ),
         SimCharger(
-            "UTR04", "Lucasbolwerk", 52.0918, 5.1290, "Lucasbolwerk 6", "3512 EH",
+            "UTR04",
+            "Lucasbolwerk",
+            52.0918,
+            5.1290,
+            "Lucasbolwerk 6",
+            "3512 EH",
             [SimConnector(1), SimConnector(2, status="Reserved")],
         ),
         SimCharger(
-            "UTR05", "Jaarbeurs", 52.0880, 5.1060, "Jaarbeursplein 6", "3521 AL",
-            [_dc(1), _dc(2, "CHADEMO")], price_per_kwh=59, start_fee=0, hold=7500,
+            "UTR05",
+            "Jaarbeurs",
+            52.0880,
+            5.1060,
+            "Jaarbeursplein 6",
+            "3521 AL",
+            [_dc(1), _dc(2, "CHADEMO")],
+            price_per_kwh=59,
+            start_fee=0,
+            hold=7500,
         ),
         SimCharger(
-            "UTR06", "Maliebaan", 52.0889, 5.1318, "Maliebaan 45", "3581 CD",
+            "UTR06",
+            "Maliebaan",
+            52.0889,
+            5.1318,
+            "Maliebaan 45",
+            "3581 CD",
             # A car with a full battery: the session runs but no energy flows.
             [SimConnector(1, ev_draws_kw=0.0), SimConnector(2, status="Unavailable")],
         ),
         SimCharger(
-            "UTR07", "Ledig Erf", 52.0838, 5.1262, "Ledig Erf 1", "3581 PX",
+            "UTR07",
+            "Ledig Erf",
+            52.0838,
+            5.1262,
+            "Ledig Erf 1",
+            "3581 PX",
             # The charger rejects every remote start: sessions end "failed".
             [SimConnector(1, rejects_start=True)],
         ),
         SimCharger(
-            "UTR08", "Zeist Centrum", 52.0894, 5.2377, "Slotlaan 1", "3701 GA",
-            [SimConnector(1, power_type="AC_1_PHASE")], city="Zeist",
+            "UTR08",
+            "Zeist Centrum",
+            52.0894,
+            5.2377,
+            "Slotlaan 1",
+            "3701 GA",
+            [SimConnector(1, power_type="AC_1_PHASE")],
+            city="Zeist",
         ),
     ]
 

@@ -22,7 +22,10 @@ class Decision:
     retry_after_seconds: int = 0
 
     def headers(self) -> dict[str, str]:
-        headers = {"X-RateLimit-Limit": str(self.limit), "X-RateLimit-Remaining": str(self.remaining)}
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+        }
         if not self.allowed:
             headers["Retry-After"] = str(self.retry_after_seconds)
         return headers

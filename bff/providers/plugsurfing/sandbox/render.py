@@ -114,3 +114,39 @@ def location_json(
     if distance is not None:
         body["distance"] = round(distance)
     return body
+
+
+def receipt_pdf(s: SimSession) -> bytes:
+    """A one-page PDF receipt (valid enough for any viewer)."""
+    price = s.price_minor or 0
+    lines = [
+        "Plugsurfing sandbox receipt",
+        f"Session {s.id}  {s.evse.evse_id}  {s.location.name}",
+        f"Energy {round(s.energy_wh)} Wh",
+        f"Total {price // 100}.{price % 100:02d} {CURRENCY} incl. {VAT_PERCENT}% VAT",
+    ]
+    text = " T* ".join(
+        f"({line.encode('latin-1', 'replace').decode('latin-1')}) Tj" for line in lines
+    )
+    stream = f"BT /F1 12 Tf 14 TL 50 780 Td {text} ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)

@@ -143,7 +143,11 @@ class SessionStore:
         return s if s is not None and s.user_id == user_id else None
 
     def busy_connectors(self) -> set[str]:
-        return {s.connector.id for s in self.sessions.values() if s.status in LIVE}
+        return {
+            s.connector.id
+            for s in self.sessions.values()
+            if s.status in LIVE and s.client_secret is None  # 3DS attempts never reach it
+        }
 
     def _next(self, s: SimSession) -> tuple[float, str] | None:
         """(simulated seconds after ``status_at``, next status) of the automatic step."""

@@ -41,7 +41,12 @@ log = logging.getLogger(__name__)
 
 
 class RoamingSandbox:
-    """A faithful simulator of the roaming platform, with signed session webhooks."""
+    """A faithful simulator of the roaming platform, with signed session webhooks.
+
+    Control routes besides the common ones: ``POST /_control/seed {"user", "count"}``
+    (completed sessions in the past, for the BFF to record) and
+    ``GET /_control/sessions/{id}`` (the raw state of any user's session).
+    """
 
     def __init__(self, config: SandboxConfig, client: httpx.AsyncClient) -> None:
         self.config = config

@@ -176,7 +176,7 @@ class Routes:
         s = self.sim.sessions.get(request.path_params["session_id"])
         if s is None:
             raise ApiError(404, "session_not_found", "unknown session")
-        return JSONResponse(self.sim.raw(s))
+        return JSONResponse(_raw(self.sim, s))
 
     def _user(self, request: Request) -> str:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -188,6 +188,7 @@ class Routes:
                 self.jwt_secret,
                 algorithms=["HS256"],
                 options={"require": ["exp", "sub"]},
+                leeway=5,  # the BFF may run on another host
             )
         except jwt.PyJWTError:
             raise ApiError(401, "unauthorized", "invalid or expired token") from None
@@ -208,6 +209,25 @@ class Routes:
         if s.status not in (PENDING, ACTIVE):
             raise ApiError(409, "session_not_active", f"the session is {s.status}")
         return s
+
+
+def _raw(sim: Simulator, s: SimSession) -> dict[str, object]:
+    """Everything about a session, for tests (``GET /_control/sessions/{id}``)."""
+    now = sim.clock.now()
+    return {
+        **s.status_object(sim.clock, now),
+        "at": iso(now),
+        "user": s.user,
+        "evse_id": s.evse.evse_id,
+        "connector_type": s.connector_type,
+        "battery_target_kwh": s.target_wh / 1000 if s.target_wh is not None else None,
+        "energy_wh": s.energy_wh,
+        "power_kw": s.power_kw(sim.clock, now) if s.status == ACTIVE else 0.0,
+        "created_at": iso(s.created_at),
+        "ended_at": iso(s.ended_at) if s.ended_at else None,
+        "profile": s.profile.to_json() if s.profile else None,
+        "history": [{"status": w, "at": iso(t)} for w, t in s.history],
+    }
 
 
 async def _body(request: Request, model: type[M]) -> M:

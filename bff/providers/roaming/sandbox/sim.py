@@ -241,20 +241,3 @@ class Simulator:
             self.sessions[s.id] = s
             made.append(s)
         return made
-
-    def raw(self, s: SimSession) -> dict[str, object]:
-        """Everything about a session, for tests (``GET /_control/sessions/{id}``)."""
-        now = self.clock.now()
-        return {
-            **s.status_object(self.clock, now),
-            "user": s.user,
-            "evse_id": s.evse.evse_id,
-            "connector_type": s.connector_type,
-            "battery_target_kwh": s.target_wh / 1000 if s.target_wh is not None else None,
-            "energy_wh": s.energy_wh,
-            "power_kw": s.power_kw(self.clock, now) if s.status == ACTIVE else 0.0,
-            "created_at": iso(s.created_at),
-            "ended_at": iso(s.ended_at) if s.ended_at else None,
-            "profile": s.profile.to_json() if s.profile else None,
-            "history": [{"status": w, "at": iso(t)} for w, t in s.history],
-        }

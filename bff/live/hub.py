@@ -1,0 +1,275 @@
+"""The live-updates façade the app uses: record, refresh, watch, webhooks, pollers.
+
+Write path: a provider's word (webhook, poll, a mutation's answer) -> :meth:`LiveHub.record`
+or :meth:`LiveHub.refresh` -> compare-and-set of the snapshot in Redis, published on the
+session's and the driver's channels when it really changed.
+
+Read path: :meth:`LiveHub.watch_session` / :meth:`LiveHub.watch_driver` subscribe first,
+then read the snapshots, then follow the channel: no duplicates, never an older state
+after a newer one (ordered by ``observed_at`` then the snapshot's version), and a re-read
+after the broker reconnects or a slow reader's buffer overflows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+
+from bff.domain.model import ChargingSession, Provider, SessionStatus
+from bff.domain.reconcile import FINAL, DriverAction, is_material_change
+from bff.errors import ProviderError, WebhookRejected
+from bff.live.broker import Broker, RedisBroker, Resync, Subscription
+from bff.live.codec import Snapshot, decode_snapshot, message_key
+from bff.live.pollers import Poller
+from bff.live.snapshots import SnapshotStore, driver_channel, session_channel
+from bff.providers.base import ProviderAdapter, SessionRef
+from bff.settings import Settings
+from bff.store.records import SessionRecord, SessionRecords, session_key
+
+log = logging.getLogger(__name__)
+
+#: Distinct sessions a slow subscriber may have waiting before it must re-read.
+SUBSCRIBER_MAX_KEYS = 64
+
+
+class LiveHub:
+    """Live session state for the whole app (one per process, built in the lifespan)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Redis,
+        records: SessionRecords,
+        adapters: Mapping[Provider, ProviderAdapter],
+        *,
+        broker: Broker | None = None,
+        store: SnapshotStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.records = records
+        self.adapters = adapters
+        self.store = store or SnapshotStore(redis)
+        self.broker: Broker = broker or RedisBroker(
+            redis, key_of=message_key, max_keys=SUBSCRIBER_MAX_KEYS
+        )
+        self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
+
+    async def start(self) -> None:
+        await self.broker.start()
+        self.poller.start()
+
+    async def aclose(self) -> None:
+        await self.poller.aclose()
+        await self.broker.aclose()
+
+    # -- writes --------------------------------------------------------------------------
+
+    async def refresh(
+        self, provider: Provider, session_id: str, driver_id: str | None = None
+    ) -> ChargingSession | None:
+        """Re-fetch the session from its provider, reconcile and publish; the snapshot
+        after, or None when the provider does not know it (or it is not ``driver_id``'s).
+        Provider errors propagate."""
+        adapter = self.adapters.get(provider)
+        if adapter is None:
+            return None
+        record = await self.records.get(provider, session_id)
+        if record is not None:
+            if driver_id is not None and driver_id != record.driver_id:
+                log.warning(
+                    "refresh of %s:%s for a driver who does not own it", provider, session_id
+                )
+                return None
+            ref = record.ref()
+        else:
+            owner = driver_id or await self.store.owner(provider, session_id)
+            if owner is None:
+                return None
+            ref = SessionRef(owner, session_id)
+        fetched = await adapter.get_session(ref)
+        if fetched is None:
+            return None
+        return await self._apply(fetched, ref.driver_id, record)
+
+    async def record(self, session: ChargingSession, driver_id: str) -> ChargingSession:
+        """Apply a provider-sourced session we already hold (e.g. a mutation's answer);
+        returns the snapshot after reconciliation."""
+        record = await self.records.get(session.provider, session.id)
+        return await self._apply(session, record.driver_id if record else driver_id, record)
+
+    async def driver_action(
+        self, provider: Provider, session_id: str, driver_id: str, action: DriverAction
+    ) -> ChargingSession | None:
+        """The driver abandons the session or asked to stop it; the snapshot after, or
+        None when there is none (or it is someone else's)."""
+        record = await self.records.get(provider, session_id)
+        if record is not None and record.driver_id != driver_id:
+            return None
+        current = await self.store.get_snapshot(provider, session_id)
+        if record is None and current is not None and current.driver_id not in (None, driver_id):
+            return None
+        if current is None:
+            try:
+                await self.refresh(provider, session_id, driver_id)
+            except ProviderError as exc:
+                log.warning("%s: no snapshot of %s to act on: %s", provider, session_id, exc)
+        applied = await self.store.act(provider, session_id, action, _now(), driver_id)
+        return applied.session
+
+    async def _apply(
+        self, session: ChargingSession, driver_id: str | None, record: SessionRecord | None
+    ) -> ChargingSession:
+        applied = await self.store.upsert(session, driver_id)
+        snap = applied.snapshot
+        assert snap is not None  # an upsert always leaves a snapshot
+        if record is not None and record.abandoned_at is not None:
+            # The driver abandoned it, but the snapshot was lost: the record remembers.
+            if snap.session.status is not SessionStatus.ABANDONED:
+                again = await self.store.act(
+                    session.provider, session.id, "abandon", record.abandoned_at, driver_id
+                )
+                snap = again.snapshot or snap
+        return snap.session
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def snapshot(self, provider: Provider, session_id: str) -> ChargingSession | None:
+        return await self.store.get(provider, session_id)
+
+    @asynccontextmanager
+    async def watch_session(
+        self, provider: Provider, session_id: str
+    ) -> AsyncIterator[AsyncIterator[ChargingSession]]:
+        """The session's current snapshot (if any), then each newer one."""
+        keys = [session_key(provider, session_id)]
+
+        async def read() -> list[Snapshot]:
+            return [s for s in await self.store.get_snapshots(keys) if s is not None]
+
+        async with self.broker.subscribe(session_channel(provider, session_id)) as sub:
+            updates = _follow(sub, read, since=None)
+            try:
+                yield updates
+            finally:
+                await updates.aclose()
+
+    @asynccontextmanager
+    async def watch_driver(self, driver_id: str) -> AsyncIterator[AsyncIterator[ChargingSession]]:
+        """The driver's live sessions now, then every newer state of any of their
+        sessions (including one that ends or starts later)."""
+
+        async def read() -> list[Snapshot]:
+            return await self.store.driver_snapshots(driver_id)
+
+        async with self.broker.subscribe(driver_channel(driver_id)) as sub:
+            updates = _follow(sub, read, since=_now().timestamp())
+            try:
+                yield updates
+            finally:
+                await updates.aclose()
+
+    # -- webhooks ------------------------------------------------------------------------
+
+    async def handle_plugsurfing_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Every event is a prompt to re-fetch that session; returns once that is recorded."""
+        from bff.providers.plugsurfing.webhooks import parse_plugsurfing_webhook
+
+        self._check_size(body)
+        auth = self.settings.plugsurfing_webhook_auth.get_secret_value()
+        prompt = parse_plugsurfing_webhook(headers, body, auth)
+        if not prompt.known:
+            log.warning("plugsurfing webhook: unknown event %r, re-fetching anyway", prompt.event)
+        try:
+            await self.refresh(Provider.PLUGSURFING, prompt.session_id, prompt.driver_id)
+        except ProviderError as exc:
+            # Plugsurfing never retries: keep the prompt for the pollers instead.
+            log.warning("plugsurfing webhook: re-fetch failed (%s); polling soon", exc)
+            await self.store.mark_due(Provider.PLUGSURFING, prompt.session_id, prompt.driver_id)
+
+    async def handle_roaming_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
+        """Verify, drop replays, reconcile the status object; returns once recorded."""
+        from bff.providers.roaming.webhooks import parse_roaming_webhook
+
+        self._check_size(body)
+        tolerance = self.settings.webhook_tolerance_seconds
+        hook = parse_roaming_webhook(
+            headers,
+            body,
+            self.settings.roaming_webhook_secret.get_secret_value(),
+            tolerance,
+            _now(),
+        )
+        seen = f"wh:roaming:{hook.webhook_id}"
+        # Kept past the tolerance window: after it, the timestamp check rejects a replay.
+        if not await self.redis.set(seen, "1", nx=True, ex=2 * tolerance + 60):
+            log.info("roaming webhook %s replayed: ignored", hook.webhook_id)
+            return
+        try:
+            record = await self.records.get(Provider.ROAMING, hook.session.id)
+            if record is None:
+                log.warning("roaming webhook for unknown session %s: ignored", hook.session.id)
+                return
+            await self._apply(hook.session, record.driver_id, record)
+        except BaseException:
+            # Not recorded: let a retry of the same webhook through.
+            try:
+                await self.redis.delete(seen)
+            except Exception:
+                log.warning("could not release webhook id %s", hook.webhook_id)
+            raise
+
+    def _check_size(self, body: bytes) -> None:
+        if len(body) > self.settings.webhook_max_bytes:
+            raise WebhookRejected(413, "webhook body too large")
+
+
+async def _follow(
+    sub: Subscription, read: Callable[[], Awaitable[list[Snapshot]]], since: float | None
+) -> AsyncGenerator[ChargingSession, None]:
+    """Snapshots from ``read()``, then from the subscription, each newer than the last
+    one sent for its session. With ``since``, a session first seen final is skipped
+    unless it changed after ``since`` (a driver's history is not news)."""
+    sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
+
+    def fresh(snap: Snapshot) -> bool:
+        s = snap.session
+        key = session_key(s.provider, s.id)
+        mark = (s.observed_at, snap.version)
+        prev = sent.get(key)
+        if prev is None:
+            if since is not None and s.status in FINAL and snap.changed_at < since:
+                return False
+            sent[key] = (mark, s)
+            return True
+        if mark <= prev[0]:
+            return False
+        sent[key] = (mark, s)
+        return is_material_change(prev[1], s)
+
+    async def catch_up() -> list[ChargingSession]:
+        snaps = sorted(await read(), key=lambda x: x.changed_at)
+        return [x.session for x in snaps if fresh(x)]
+
+    for session in await catch_up():
+        yield session
+    async for item in sub:
+        if isinstance(item, Resync):
+            for session in await catch_up():
+                yield session
+            continue
+        try:
+            snap = decode_snapshot(item.message)
+        except ValueError:
+            log.warning("undecodable message on %s", item.channel)
+            continue
+        if fresh(snap):
+            yield snap.session
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
