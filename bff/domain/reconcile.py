@@ -52,7 +52,7 @@ def can_move(current: SessionStatus, new: SessionStatus) -> bool:
         return False
     if new is S.ABANDONED:
         return current not in PRICED
-    return True
+    return _RANK[new] >= _RANK[current]
 
 
 def reconcile(current: ChargingSession | None, incoming: ChargingSession) -> ChargingSession | None:

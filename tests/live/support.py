@@ -53,10 +53,10 @@ def session(
 
 
 async def wait_for(
-    predicate: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, what: str = ""
+    predicate: Callable[[], bool | Awaitable[bool]], within: float = 5.0, what: str = ""
 ) -> None:
-    """Poll ``predicate`` until true, failing after ``timeout`` seconds (never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
+    """Poll ``predicate`` until true, failing after ``within`` seconds (never a fixed sleep)."""
+    deadline = time.monotonic() + within
     while True:
         got = predicate()
         if not isinstance(got, bool):
@@ -88,7 +88,9 @@ class FakeAdapter:
             raise self.fail
         return self.sessions.get((ref.driver_id, ref.session_id))
 
-    async def search_chargers(self, near: GeoPoint, radius_meters: int, limit: int) -> list[Charger]:
+    async def search_chargers(
+        self, near: GeoPoint, radius_meters: int, limit: int
+    ) -> list[Charger]:
         raise NotImplementedError
 
     async def get_chargers(self, charger_ids: Sequence[str]) -> dict[str, Charger]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,7 +60,7 @@ def run(deliveries: list[ChargingSession]) -> tuple[ChargingSession | None, list
 
 
 def assert_never_backwards(published: list[ChargingSession]) -> None:
-    for before, after in zip(published, published[1:], strict=False):
+    for before, after in pairwise(published):
         assert after.observed_at >= before.observed_at
         assert forward(before.status, after.status), (before.status, after.status)
         assert after != before  # nothing is published twice

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 from pydantic.alias_generators import to_camel
 
 
@@ -22,6 +22,22 @@ def _utc(value: datetime) -> datetime:
 
 #: A provider timestamp (pydantic parses nanosecond fractions), normalized to UTC.
 ProviderDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _whole(value: object) -> object:
+    # Minor units arrive as numbers or strings ("-2160", even "-2160.0"); never fractions.
+    if isinstance(value, str | float) and not isinstance(value, bool):
+        try:
+            amount = Decimal(str(value).strip())
+        except ArithmeticError:
+            return value  # let pydantic report it
+        if amount == amount.to_integral_value():
+            return int(amount)
+    return value
+
+
+#: An integer amount in minor units, however the provider spelled it.
+Minor = Annotated[int, BeforeValidator(_whole)]
 
 
 class _Model(BaseModel):
@@ -43,8 +59,8 @@ class EnergyAmount(_Model):
 
 class PriceAmount(_Model):
     currency_code: str
-    minor_excl_vat: int | None = None
-    minor_incl_vat: int
+    minor_excl_vat: Minor | None = None
+    minor_incl_vat: Minor
     vat: str | None = None  # a decimal percentage as a string, e.g. "17.5"
 
 
@@ -62,7 +78,7 @@ class SessionModel(_Model):
     session_status: str
     connector_id: str | None = None
     transactions: list[TransactionModel] = []
-    balance_amount_minor: int | None = None  # sent as a string ("-2160")
+    balance_amount_minor: Minor | None = None  # sent as a string ("-2160")
     balance_status: str | None = None
     charger: ChargerInfo | None = None
     charging_key_type: str | None = None
@@ -105,9 +121,9 @@ class ConnectorModel(_Model):
 
 class TariffModel(_Model):
     currency_code: str
-    price_per_kwh_minor_incl_vat: int | None = None
-    start_fee_minor_incl_vat: int | None = None
-    per_minute_minor_incl_vat: int | None = None
+    price_per_kwh_minor_incl_vat: Minor | None = None
+    start_fee_minor_incl_vat: Minor | None = None
+    per_minute_minor_incl_vat: Minor | None = None
     vat: str | None = None
 
 

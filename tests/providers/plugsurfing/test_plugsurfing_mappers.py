@@ -371,3 +371,14 @@ def test_chargers_from_locations() -> None:
     assert ac.status is ChargerStatus.OUT_OF_ORDER
     assert ac.remote_start_stop is False and ac.tariff is None
     assert ac.connectors[0].standard == "TYPE2"
+
+
+@pytest.mark.parametrize("balance", ["-2160", "-2160.0", -2160, -2160.0])
+def test_balance_minor_spellings(balance: object) -> None:
+    s = session_from_model(_session(SEED_000_CREATED, balanceAmountMinor=balance), OBSERVED)
+    assert s.payment is not None and s.payment.outstanding == Money(2160, "EUR")
+
+
+def test_fractional_minor_amount_is_rejected() -> None:
+    with pytest.raises(ValueError):
+        _session(SEED_000_CREATED, balanceAmountMinor="-21.60")

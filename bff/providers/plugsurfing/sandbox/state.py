@@ -1,9 +1,11 @@
 """The simulated sessions and their lifecycle on the sandbox clock.
 
 CREATED -> WAITING_TO_START -> STARTED -> (stop) WAITING_TO_STOP -> STOPPED -> COMPLETE,
-with the error EVSEs' detours. Durations are simulated seconds (``config.speed`` per real
-second); timestamps stay real UTC so they never lie in the future. Energy rises at the
-connector's power while the car charges (STARTED, WAITING_TO_STOP, STOP_FAILED).
+with the error EVSEs' detours. Step lengths are simulated seconds (``config.speed`` per
+real second) and energy rises at the connector's power over simulated time while the car
+charges (STARTED, WAITING_TO_STOP, STOP_FAILED). Timestamps, and so the reported
+``duration``, stay real UTC: at high speeds a session shows much energy in few seconds,
+but nothing ever lies in the future.
 """
 
 from __future__ import annotations
