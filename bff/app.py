@@ -30,6 +30,7 @@ from bff.sandbox.common import SandboxConfig
 from bff.sandbox.server import Sandboxes
 from bff.services import Services, open_services
 from bff.settings import Settings
+from bff.web import GraphiQLPage, web_routes
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,19 @@ class BFFGraphQL(GraphQL[Context, None]):
             max_subscriptions_per_connection=50,
         )
         self.settings = settings
+        self.graphiql_page = GraphiQLPage() if settings.graphiql else None
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        # Our page loads GraphiQL from the BFF's own files; Strawberry's uses a CDN.
+        assert self.graphiql_page is not None
+        return self.graphiql_page.response(request)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services: Services = request.app.state.services
         auth = request.headers.get("authorization") if isinstance(request, Request) else None
-        return Context(services, request, response if isinstance(response, Response) else None,
-                       auth)
+        return Context(
+            services, request, response if isinstance(response, Response) else None, auth
+        )
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         try:
@@ -94,8 +102,9 @@ async def readyz(request: Request) -> Response:
             await services.redis.ping()
     except (RedisError, OSError, TimeoutError):
         return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
-    return JSONResponse({"status": "ready", "redis": "ok",
-                         "providers": sorted(p.value for p in services.adapters)})
+    return JSONResponse(
+        {"status": "ready", "redis": "ok", "providers": sorted(p.value for p in services.adapters)}
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -108,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *webhook_routes(lambda request: request.app.state.services.hub),
+        *web_routes(settings),
     ]
     if settings.providers == "sandbox" and not settings.sandbox_url:
         sandboxes = Sandboxes(
@@ -138,8 +148,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     middleware = []
     if settings.allowed_origins:
-        middleware.append(Middleware(CORSMiddleware, allow_origins=settings.allowed_origins,
-                                     allow_methods=["GET", "POST"], allow_headers=["*"]))
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.allowed_origins,
+                allow_methods=["GET", "POST"],
+                allow_headers=["*"],
+            )
+        )
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
     return app

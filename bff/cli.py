@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         from bff.sandbox.server import create_sandbox_app
 
         config = SandboxConfig(
-            speed=settings.sandbox_speed, webhook_base_url=settings.own_url(),
+            speed=settings.sandbox_speed,
+            webhook_base_url=settings.own_url(),
             chaos=settings.sandbox_chaos,
         )
         uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port)
@@ -53,8 +54,12 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings), host=settings.host, port=settings.port, log_config=None,
-        timeout_graceful_shutdown=10, ws_ping_interval=None,
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+        ws_ping_interval=None,
     )
     return 0
 

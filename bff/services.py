@@ -7,7 +7,7 @@ Nothing here is a module-level global: :func:`open_services` builds everything f
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -68,7 +68,10 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         await embedded.start()
         url = embedded.url
     redis = Redis.from_url(
-        url, socket_timeout=5, socket_connect_timeout=2, max_connections=200,
+        url,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        max_connections=200,
         health_check_interval=15,
     )
     try:
@@ -81,6 +84,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
 
 @asynccontextmanager
 async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    builders: dict[Provider, Callable[[str, Settings], tuple[ProviderAdapter, httpx.AsyncClient]]]
     builders = {
         Provider.PLUGSURFING: build_plugsurfing_adapter,
         Provider.PLUGCHOICE: build_plugchoice_adapter,

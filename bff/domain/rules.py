@@ -7,8 +7,13 @@ from datetime import datetime
 from bff.domain.model import ChargingSession, SessionStatus
 
 ENDED = frozenset(
-    {SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.REFUNDED,
-     SessionStatus.ABANDONED, SessionStatus.FAILED}
+    {
+        SessionStatus.STOPPED,
+        SessionStatus.COMPLETED,
+        SessionStatus.REFUNDED,
+        SessionStatus.ABANDONED,
+        SessionStatus.FAILED,
+    }
 )
 FINAL = frozenset({SessionStatus.COMPLETED, SessionStatus.REFUNDED, SessionStatus.ABANDONED})
 
@@ -38,6 +43,6 @@ def can_abandon(
     if s.stop_failed:
         return True
     return stop_requested is not None and s.status in (
-        SessionStatus.CHARGING, SessionStatus.STOPPING
+        SessionStatus.CHARGING,
+        SessionStatus.STOPPING,
     )
-

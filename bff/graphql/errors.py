@@ -17,7 +17,7 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from bff.errors import BFFError, InvalidInput, ProviderError, RateLimited, ProviderRateLimited
+from bff.errors import BFFError, InvalidInput, ProviderError, ProviderRateLimited, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +28,35 @@ def to_graphql_error(error: GraphQLError) -> GraphQLError:
         ext = dict(error.extensions or {})
         ext.setdefault(
             "code",
-            "GRAPHQL_PARSE_FAILED" if "Syntax Error" in error.message
+            "GRAPHQL_PARSE_FAILED"
+            if "Syntax Error" in error.message
             else "GRAPHQL_VALIDATION_FAILED",
         )
-        return GraphQLError(error.message, error.nodes, error.source, error.positions,
-                            error.path, None, ext)
+        return GraphQLError(
+            error.message, error.nodes, error.source, error.positions, error.path, None, ext
+        )
     if isinstance(original, GraphQLError):
         return to_graphql_error(original) if original.original_error else original
     if isinstance(original, BFFError):
-        return GraphQLError(original.message, error.nodes, error.source, error.positions,
-                            error.path, None, extensions_for(original))
+        return GraphQLError(
+            original.message,
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            None,
+            extensions_for(original),
+        )
     log.error("unhandled resolver error", exc_info=original)
-    return GraphQLError("Internal server error", error.nodes, error.source, error.positions,
-                        error.path, None, {"code": "INTERNAL_SERVER_ERROR"})
+    return GraphQLError(
+        "Internal server error",
+        error.nodes,
+        error.source,
+        error.positions,
+        error.path,
+        None,
+        {"code": "INTERNAL_SERVER_ERROR"},
+    )
 
 
 def extensions_for(error: BFFError) -> dict[str, Any]:
@@ -67,10 +83,15 @@ class ErrorShaping(SchemaExtension):
         failures = getattr(context, "failures", None)
         if failures is not None and failures.errors and result.data is not None:
             for provider, exc in failures.errors.items():
-                errors.append(GraphQLError(
-                    f"{provider.value} is unavailable; showing the other providers' data",
-                    extensions={"code": "PROVIDER_UNAVAILABLE", "provider": provider.value,
-                                "reason": exc.code},
-                ))
+                errors.append(
+                    GraphQLError(
+                        f"{provider.value} is unavailable; showing the other providers' data",
+                        extensions={
+                            "code": "PROVIDER_UNAVAILABLE",
+                            "provider": provider.value,
+                            "reason": exc.code,
+                        },
+                    )
+                )
             failures.errors.clear()
         result.errors = errors or None

@@ -41,8 +41,12 @@ class Viewer:
         ctx = info.context
         n = page_size(info, first)
         page = await session_history(
-            ctx.services, str(self.id), n, after,
-            filter.to_domain() if filter else SessionFilter().to_domain(), ctx.failures,
+            ctx.services,
+            str(self.id),
+            n,
+            after,
+            filter.to_domain() if filter else SessionFilter().to_domain(),
+            ctx.failures,
         )
         timeout = ctx.services.settings.start_timeout_seconds
         edges = [
@@ -94,7 +98,11 @@ class Query:
         ctx = info.context
         n = page_size(info, first)
         page = await nearby_chargers(
-            ctx.services, GeoPoint(near.latitude, near.longitude), radius_meters, n, after,
+            ctx.services,
+            GeoPoint(near.latitude, near.longitude),
+            radius_meters,
+            n,
+            after,
             ctx.failures,
         )
         edges = [

@@ -7,16 +7,15 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    SchemaExtension,
     ValidationCache,
 )
-from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from bff.graphql.errors import ErrorShaping
 from bff.graphql.mutations.sessions import Mutation

@@ -40,9 +40,7 @@ class Subscription:
                 )
 
     @strawberry.subscription(description="Every change to any of the driver's sessions.")
-    async def viewer_sessions_updated(
-        self, info: Info
-    ) -> AsyncGenerator[ChargingSession, None]:
+    async def viewer_sessions_updated(self, info: Info) -> AsyncGenerator[ChargingSession, None]:
         ctx = info.context
         driver = ctx.driver_id()
         services = ctx.services

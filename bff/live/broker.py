@@ -25,11 +25,10 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from bff.live.connection import close_quietly, dedicated_connection
 from bff.live.subscription import RESYNC, Event, Resync, Subscription
 
 __all__ = ["RESYNC", "Broker", "Event", "KeyOf", "RedisBroker", "Resync", "Subscription"]
@@ -122,7 +121,8 @@ class RedisBroker:
                 sub.close()
         for waiters in self._waiters.values():
             for fut in waiters:
-                fut.cancel()
+                if not fut.done():
+                    fut.set_exception(RedisConnectionError("the broker is closed"))
 
     async def publish(self, channel: str, message: str) -> None:
         await self._redis.publish(channel, message)
@@ -173,11 +173,11 @@ class RedisBroker:
     async def _run(self) -> None:
         delay = self._backoff[0]
         while True:
-            conn = self._new_connection()
+            conn = dedicated_connection(self._redis, self._client_name)
             try:
                 await conn.connect()  # type: ignore[no-untyped-call]
             except (RedisError, OSError) as exc:
-                await _close(conn)
+                await close_quietly(conn)
                 log.warning("pub/sub connect failed (%s); retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self._backoff[1])
@@ -193,7 +193,7 @@ class RedisBroker:
                 self._told.clear()
                 self._confirmed.clear()
                 self._unsub_pending.clear()
-                await _close(conn)
+                await close_quietly(conn)
             self.reconnects += 1
 
     async def _serve(self, conn: AbstractConnection) -> None:
@@ -289,30 +289,6 @@ class RedisBroker:
         event = Event(channel, message)
         for sub in subs:
             sub.put(key, event)
-
-    def _new_connection(self) -> AbstractConnection:
-        pool = self._redis.connection_pool
-        kwargs = {
-            k: v
-            for k, v in pool.connection_kwargs.items()
-            if not k.startswith(("maint_notifications", "orig_", "oss_cluster", "himport"))
-        }
-        kwargs.update(
-            socket_timeout=None,  # a subscriber waits for messages as long as it takes
-            health_check_interval=0,  # our own PING; redis-py's would read concurrently
-            retry=Retry(NoBackoff(), 0),  # reconnects are ours, so we know to resync
-            client_name=self._client_name,
-            protocol=2,
-        )
-        if kwargs.get("socket_connect_timeout") is None:
-            kwargs["socket_connect_timeout"] = 5.0
-        conn: AbstractConnection = pool.connection_class(**kwargs)
-        return conn
-
-
-async def _close(conn: AbstractConnection) -> None:
-    with suppress(Exception):
-        await conn.disconnect(nowait=True)
 
 
 def _s(value: Any) -> str:

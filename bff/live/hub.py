@@ -13,19 +13,20 @@ after the broker reconnects or a slow reader's buffer overflows.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
 from bff.domain.model import ChargingSession, Provider, SessionStatus
-from bff.domain.reconcile import FINAL, DriverAction, is_material_change
-from bff.errors import ProviderError, WebhookRejected
-from bff.live.broker import Broker, RedisBroker, Resync, Subscription
-from bff.live.codec import Snapshot, decode_snapshot, message_key
+from bff.domain.reconcile import DriverAction
+from bff.errors import ProviderError, ProviderNotFound, WebhookRejected
+from bff.live.broker import Broker, RedisBroker
+from bff.live.codec import Snapshot, message_key
 from bff.live.pollers import Poller
 from bff.live.snapshots import SnapshotStore, driver_channel, session_channel
+from bff.live.watch import follow
 from bff.providers.base import ProviderAdapter, SessionRef
 from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords, session_key
@@ -152,7 +153,7 @@ class LiveHub:
             return [s for s in await self.store.get_snapshots(keys) if s is not None]
 
         async with self.broker.subscribe(session_channel(provider, session_id)) as sub:
-            updates = _follow(sub, read, since=None)
+            updates = follow(sub, read, since=None)
             try:
                 yield updates
             finally:
@@ -167,7 +168,7 @@ class LiveHub:
             return await self.store.driver_snapshots(driver_id)
 
         async with self.broker.subscribe(driver_channel(driver_id)) as sub:
-            updates = _follow(sub, read, since=_now().timestamp())
+            updates = follow(sub, read, since=_now().timestamp())
             try:
                 yield updates
             finally:
@@ -186,6 +187,8 @@ class LiveHub:
             log.warning("plugsurfing webhook: unknown event %r, re-fetching anyway", prompt.event)
         try:
             await self.refresh(Provider.PLUGSURFING, prompt.session_id, prompt.driver_id)
+        except ProviderNotFound:
+            log.warning("plugsurfing webhook for a session it does not know: ignored")
         except ProviderError as exc:
             # Plugsurfing never retries: keep the prompt for the pollers instead.
             log.warning("plugsurfing webhook: re-fetch failed (%s); polling soon", exc)
@@ -226,49 +229,6 @@ class LiveHub:
     def _check_size(self, body: bytes) -> None:
         if len(body) > self.settings.webhook_max_bytes:
             raise WebhookRejected(413, "webhook body too large")
-
-
-async def _follow(
-    sub: Subscription, read: Callable[[], Awaitable[list[Snapshot]]], since: float | None
-) -> AsyncGenerator[ChargingSession, None]:
-    """Snapshots from ``read()``, then from the subscription, each newer than the last
-    one sent for its session. With ``since``, a session first seen final is skipped
-    unless it changed after ``since`` (a driver's history is not news)."""
-    sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
-
-    def fresh(snap: Snapshot) -> bool:
-        s = snap.session
-        key = session_key(s.provider, s.id)
-        mark = (s.observed_at, snap.version)
-        prev = sent.get(key)
-        if prev is None:
-            if since is not None and s.status in FINAL and snap.changed_at < since:
-                return False
-            sent[key] = (mark, s)
-            return True
-        if mark <= prev[0]:
-            return False
-        sent[key] = (mark, s)
-        return is_material_change(prev[1], s)
-
-    async def catch_up() -> list[ChargingSession]:
-        snaps = sorted(await read(), key=lambda x: x.changed_at)
-        return [x.session for x in snaps if fresh(x)]
-
-    for session in await catch_up():
-        yield session
-    async for item in sub:
-        if isinstance(item, Resync):
-            for session in await catch_up():
-                yield session
-            continue
-        try:
-            snap = decode_snapshot(item.message)
-        except ValueError:
-            log.warning("undecodable message on %s", item.channel)
-            continue
-        if fresh(snap):
-            yield snap.session
 
 
 def _now() -> datetime:

@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from bff.domain.model import ChargingSession, Provider
 from bff.domain.reconcile import FINAL
-from bff.errors import ProviderError
+from bff.errors import ProviderError, ProviderNotFound
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
 from bff.store.records import session_key
@@ -108,6 +108,8 @@ class Poller:
                 await self.poll_once()
             except (RedisError, OSError) as exc:
                 log.warning("poll round failed: %s", exc)
+            except Exception:  # the poller must outlive any one bad round
+                log.exception("poll round failed")
             await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
     async def poll_once(self) -> list[tuple[Provider, str]]:
@@ -138,6 +140,8 @@ class Poller:
                 owner = snap.driver_id if snap else None
                 try:
                     got = await self.refresh(provider, session_id, owner)
+                except ProviderNotFound:
+                    got = None
                 except ProviderError as exc:
                     log.info("poll of %s:%s failed: %s", provider, session_id, exc)
                     await self.store.touch(provider, session_id)  # not again at once
@@ -154,9 +158,11 @@ class Poller:
                 )
             except (RedisError, OSError) as exc:
                 log.warning("poll of %s:%s failed: %s", provider, session_id, exc)
+            except Exception:
+                log.exception("poll of %s:%s failed", provider, session_id)
 
     def _done(self, status: object, changed_at: float) -> bool:
-        return status in FINAL or time.time() - changed_at > self.give_up_seconds
+        return status in FINAL or self.store.now() - changed_at > self.give_up_seconds
 
     async def _lease(self, provider: Provider, session_id: str) -> bool:
         ms = max(1, int(self.settings.poll_lease_seconds * 1000))

@@ -90,6 +90,10 @@ class SnapshotStore:
         # WATCH conflicts; WATCH still arbitrates between replicas.
         self._locks = [asyncio.Lock() for _ in range(64)]
 
+    def now(self) -> float:
+        """The store's clock (epoch seconds): live-set scores and ``changed_at``."""
+        return self._clock()
+
     async def get(self, provider: Provider, session_id: str) -> ChargingSession | None:
         snap = await self.get_snapshot(provider, session_id)
         return snap.session if snap else None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -96,6 +95,11 @@ class Subscription:
             self._ready.clear()
             await self._ready.wait()
 
-    async def __aiter__(self) -> AsyncIterator[Event | Resync]:
-        while (item := await self.get()) is not None:
-            yield item
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event | Resync:
+        item = await self.get()
+        if item is None:
+            raise StopAsyncIteration
+        return item

@@ -26,6 +26,7 @@ from bff.errors import (
     ProviderRejected,
     ProviderUnavailable,
 )
+from bff.observability.upstream import note_upstream_failure
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +106,13 @@ class ProviderHttp:
     ) -> httpx.Response:
         try:
             response = await self.client.request(method, url, **kwargs)
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
+            note_upstream_failure(exc, "timeout")
             raise _Retryable(
                 ProviderUnavailable(self.provider, f"{self.provider} timed out")
             ) from None
         except httpx.TransportError as exc:
+            note_upstream_failure(exc, "transport_error")
             log.warning(
                 "upstream transport error",
                 extra={"provider": self.provider, "error": type(exc).__name__},

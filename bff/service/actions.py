@@ -12,7 +12,13 @@ from bff.domain.model import (
     Provider,
     SessionStatus,
 )
-from bff.errors import ProviderNotFound, ProviderRejected, RateLimited, ProviderRateLimited, NotFound
+from bff.errors import (
+    NotFound,
+    ProviderNotFound,
+    ProviderRateLimited,
+    ProviderRejected,
+    RateLimited,
+)
 from bff.providers.base import SessionRef
 from bff.service.limits import check_driver_rate
 from bff.service.outcomes import (
@@ -50,24 +56,21 @@ async def stop_session(services: Services, driver_id: str, session_id: str) -> O
     if s.status in STOPPED_ALREADY:
         return owned  # stopping a stopped session succeeds again (seed 001)
     if not s.remote:
-        raise SessionNotStoppable(
-            "this session was started at the charger, stop it there", owned
-        )
+        raise SessionNotStoppable("this session was started at the charger, stop it there", owned)
     if record is not None and record.abandoned_at is not None:
         raise SessionNotStoppable("this session was abandoned", owned)
     if not rules.can_stop(s):
-        raise SessionNotStoppable(
-            f"a {s.status.value.lower()} session cannot be stopped", owned
-        )
+        raise SessionNotStoppable(f"a {s.status.value.lower()} session cannot be stopped", owned)
     adapter = services.adapters[s.provider]
+    if record is not None:
+        record = record.model_copy(update={"stop_requested_at": datetime.now(UTC)})
+        await services.records.save(record)
+    # The driver's wish first: the provider's answer, observed after it, then wins.
+    await services.hub.driver_action(s.provider, s.id, driver_id, "stop_requested")
     try:
         result = await adapter.stop_session(record.ref() if record else _ref(owned))
     except Exception as exc:
         raise _provider_errors(exc) from None
-    if record is not None:
-        record = record.model_copy(update={"stop_requested_at": datetime.now(UTC)})
-        await services.records.save(record)
-    await services.hub.driver_action(s.provider, s.id, driver_id, "stop_requested")
     current = await services.hub.record(result, driver_id)
     return OwnedSession(current, record, driver_id)
 
@@ -78,7 +81,9 @@ async def abandon_session(services: Services, driver_id: str, session_id: str) -
     if record is not None and record.abandoned_at is not None:
         return owned
     if record is None or not rules.can_abandon(
-        s, datetime.now(UTC), services.settings.start_timeout_seconds,
+        s,
+        datetime.now(UTC),
+        services.settings.start_timeout_seconds,
         record.stop_requested_at,
     ):
         raise SessionNotAbandonable(
@@ -130,9 +135,9 @@ async def set_charging_profile(
     owned = await _own(services, driver_id, session_id)
     s, record = owned.session, owned.record
     adapter = services.adapters[s.provider]
-    charger = (await adapter.get_chargers([s.charger_id])).get(s.charger_id) if (
-        s.charger_id
-    ) else None
+    charger = (
+        (await adapter.get_chargers([s.charger_id])).get(s.charger_id) if (s.charger_id) else None
+    )
     if gid.provider is not Provider.ROAMING or charger is None or not charger.smart_charging:
         raise NotSupported("this charger does not support smart charging")
     if s.status not in (SessionStatus.STARTING, SessionStatus.CHARGING) or record is None:

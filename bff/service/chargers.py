@@ -82,9 +82,7 @@ async def nearby_chargers(
             f"radiusMeters must be between 1 and {MAX_RADIUS_M}", field="radiusMeters"
         )
     start_after = _decode_cursor(after) if after else None
-    adapters = {
-        p: a for p, a in services.adapters.items() if providers is None or p in providers
-    }
+    adapters = {p: a for p, a in services.adapters.items() if providers is None or p in providers}
     s = services.settings
     timeouts = {
         Provider.PLUGSURFING: s.plugsurfing_timeout_seconds,
@@ -102,7 +100,7 @@ async def nearby_chargers(
     items: list[NearbyCharger] = []
     for chargers in found.values():
         for c in chargers:
-            d = int(round(distance_meters(near, c.location)))
+            d = round(distance_meters(near, c.location))
             if d > radius_meters:
                 continue
             key = (d, c.provider.value, c.id)

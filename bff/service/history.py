@@ -73,7 +73,8 @@ async def session_history(
 ) -> HistoryPage:
     state = _decode(after) if after else {}
     providers = [
-        p for p in services.adapters
+        p
+        for p in services.adapters
         if (filter.providers is None or p in filter.providers)
         and not state.get(p.value, {}).get("done")
     ]
@@ -105,14 +106,16 @@ async def session_history(
         positions[p.value] = item.after
         edges.append(HistoryEdge(item.owned, _encode(positions)))
     shown = {p: sum(1 for _, q in page if q == p) for p in fetched}
-    more = any(
-        sum(1 for _, q in candidates if q == p) > shown[p] or fetched[p][1] for p in fetched
-    )
+    more = any(sum(1 for _, q in candidates if q == p) > shown[p] or fetched[p][1] for p in fetched)
     return HistoryPage(edges, has_next_page=more)
 
 
 async def _from_history(
-    services: Services, p: Provider, driver_id: str, st: dict[str, Any], n: int,
+    services: Services,
+    p: Provider,
+    driver_id: str,
+    st: dict[str, Any],
+    n: int,
     filter: SessionFilter,
 ) -> tuple[list[_Item], bool]:
     """Up to ``n`` sessions after the position; the position is (upstream cursor, skip).
@@ -150,7 +153,11 @@ async def _own_all(
 
 
 async def _from_index(
-    services: Services, p: Provider, driver_id: str, st: dict[str, Any], n: int,
+    services: Services,
+    p: Provider,
+    driver_id: str,
+    st: dict[str, Any],
+    n: int,
     filter: SessionFilter,
 ) -> tuple[list[_Item], bool]:
     """Up to ``n + 1`` matching sessions from the per-driver index, newest first.
@@ -178,9 +185,7 @@ async def _index_sessions(
     services: Services, p: Provider, driver_id: str, rows: list[tuple[str, float]]
 ) -> list[OwnedSession | None]:
     records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
-    snapshots = list(
-        await asyncio.gather(*(services.hub.snapshot(p, sid) for sid, _ in rows))
-    )
+    snapshots = list(await asyncio.gather(*(services.hub.snapshot(p, sid) for sid, _ in rows)))
     adapter = services.adapters[p]
     sem = asyncio.Semaphore(8)
 

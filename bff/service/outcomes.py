@@ -9,9 +9,7 @@ class ConnectorCoolingDown(BFFError):
     code = "CONNECTOR_COOLING_DOWN"
 
     def __init__(self, retry_after_seconds: int) -> None:
-        super().__init__(
-            f"this connector was just started; try again in {retry_after_seconds} s"
-        )
+        super().__init__(f"this connector was just started; try again in {retry_after_seconds} s")
         self.retry_after_seconds = retry_after_seconds
 
 

@@ -40,13 +40,10 @@ async def gather_providers(
             raise ProviderUnavailable(provider.value, f"{provider.value} timed out") from None
 
     results: dict[Provider, T] = {}
-    outcomes = await asyncio.gather(
-        *(one(p, c) for p, c in calls.items()), return_exceptions=True
-    )
+    outcomes = await asyncio.gather(*(one(p, c) for p, c in calls.items()), return_exceptions=True)
     for provider, outcome in zip(calls, outcomes, strict=True):
         if isinstance(outcome, ProviderError):
-            log.warning("provider failed", extra={"provider": provider.value,
-                                                  "code": outcome.code})
+            log.warning("provider failed", extra={"provider": provider.value, "code": outcome.code})
             failures.add(provider, outcome)
         elif isinstance(outcome, BaseException):
             raise outcome

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 from bff.domain.model import ChargingPeriod, ChargingProfile
@@ -26,7 +27,7 @@ def validate_profile(profile: ChargingProfile, now: datetime | None = None) -> N
             raise InvalidInput("departureTime is in the past", field="departureTime")
     if profile.periods:
         starts = [p.start_seconds for p in profile.periods]
-        if starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:], strict=False)):
+        if starts[0] != 0 or any(b <= a for a, b in pairwise(starts)):
             raise InvalidInput(
                 "periods must start at 0 and ascend strictly by startSeconds", field="periods"
             )

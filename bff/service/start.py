@@ -9,7 +9,7 @@ import logging
 import re
 
 from bff import ids
-from bff.domain.model import PaymentStatus
+from bff.domain.model import PaymentStatus, Provider
 from bff.errors import (
     InvalidInput,
     NotFound,
@@ -74,9 +74,11 @@ async def start_session(
             await release_cooldown(redis, cooldown)  # the charger never heard of it
             raise
         except ProviderRejected as exc:
-            if exc.reason in (ProviderRejected.CHARGER_OFFLINE,
-                              ProviderRejected.CONNECTOR_UNAVAILABLE,
-                              ProviderRejected.UNKNOWN_CONNECTOR):
+            if exc.reason in (
+                ProviderRejected.CHARGER_OFFLINE,
+                ProviderRejected.CONNECTOR_UNAVAILABLE,
+                ProviderRejected.UNKNOWN_CONNECTOR,
+            ):
                 raise ConnectorUnavailable(exc.message, exc.reason) from None
             raise
     except BaseException:
@@ -87,30 +89,34 @@ async def start_session(
         # Nothing started at the charger yet: the app's card step comes first.
         await release_cooldown(redis, cooldown)
     record = SessionRecord(
-        provider=gid.provider, session_id=session.id, driver_id=driver_id,
+        provider=gid.provider,
+        session_id=session.id,
+        driver_id=driver_id,
         charger_id=session.charger_id or charger_id,
-        connector_id=session.connector_id or conn_id, extra=extra,
+        connector_id=session.connector_id or conn_id,
+        extra=extra,
     )
     await services.records.save(record)
     current = await services.hub.record(session, driver_id)
     if idem:
         await redis.set(
-            idem, json.dumps([gid.provider.value, session.id]),
+            idem,
+            json.dumps([gid.provider.value, session.id]),
             ex=services.settings.idempotency_ttl_seconds,
         )
     log.info("session started", extra={"provider": gid.provider.value, "session": session.id})
     return OwnedSession(current, record, driver_id)
 
 
-async def _previous_result(services: Services, key: str) -> tuple[ids.Provider, str] | None:
+async def _previous_result(services: Services, key: str) -> tuple[Provider, str] | None:
     raw = await services.redis.get(key)
     if raw is None or raw in (b"pending", "pending"):
         return None
     provider, session_id = json.loads(raw)
-    return ids.Provider(provider), session_id
+    return Provider(provider), session_id
 
 
-async def _wait_previous(services: Services, key: str) -> tuple[ids.Provider, str]:
+async def _wait_previous(services: Services, key: str) -> tuple[Provider, str]:
     """A retry racing the first request: wait (bounded) for the first one's result."""
     for _ in range(100):
         found = await _previous_result(services, key)
@@ -119,5 +125,6 @@ async def _wait_previous(services: Services, key: str) -> tuple[ids.Provider, st
         if await services.redis.get(key) is None:
             break
         await asyncio.sleep(0.1)
-    raise InvalidInput("the first request with this idempotencyKey did not finish; retry",
-                       "idempotencyKey")
+    raise InvalidInput(
+        "the first request with this idempotencyKey did not finish; retry", "idempotencyKey"
+    )

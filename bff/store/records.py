@@ -80,7 +80,13 @@ class SessionRecords:
         rows = await self.redis.zrevrangebyscore(
             _index(driver_id, provider), hi, "-inf", start=0, num=limit, withscores=True
         )
-        return [(m.decode() if isinstance(m, bytes) else str(m), float(score)) for m, score in rows]
+        out: list[tuple[str, float]] = []
+        for row in rows:
+            member, score = row[0], row[1]
+            out.append(
+                (member.decode() if isinstance(member, bytes) else str(member), float(score))
+            )
+        return out
 
 
 def _index(driver_id: str, provider: Provider) -> str:

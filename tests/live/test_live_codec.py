@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -86,11 +87,11 @@ def test_wire_shape() -> None:
 def test_times_come_back_in_utc() -> None:
     helsinki = timezone(timedelta(hours=3))
     s = session(SessionStatus.CHARGING, 0)
-    local = ChargingSession(**{**_fields(s), "observed_at": s.observed_at.astimezone(helsinki)})
+    local = replace(s, observed_at=s.observed_at.astimezone(helsinki))
     back = decode_session(encode_session(local))
     assert back.observed_at == s.observed_at
     assert back.observed_at.utcoffset() == timedelta(0)
-    naive = ChargingSession(**{**_fields(s), "observed_at": datetime(2026, 1, 1, 12)})
+    naive = replace(s, observed_at=datetime(2026, 1, 1, 12))
     assert decode_session(encode_session(naive)).observed_at == datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
@@ -100,7 +101,3 @@ def test_snapshot_round_trip_and_message_key() -> None:
     assert decode_snapshot(raw) == snap
     assert message_key("ch:driver:driver-1", raw) == "ROAMING:770e8400"
     assert message_key("ch:x", "not json") == "ch:x"
-
-
-def _fields(s: ChargingSession) -> dict[str, object]:
-    return {f: getattr(s, f) for f in s.__slots__}  # type: ignore[attr-defined]

@@ -6,12 +6,14 @@ import asyncio
 import random
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from itertools import pairwise
 
 import pytest
 from redis.asyncio import Redis
 
 from bff.domain.model import Energy, Provider
 from bff.domain.model import SessionStatus as S
+from bff.domain.reconcile import is_material_change
 from bff.live.codec import decode_snapshot
 from bff.live.snapshots import SnapshotStore, live_key
 from tests.live.conftest import LIVE_REDIS_URL
@@ -41,7 +43,7 @@ class Recorder:
         assert self.task is not None
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
-        await self.pubsub.aclose()
+        await self.pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
@@ -112,6 +114,8 @@ async def test_concurrent_shuffled_applies_end_at_the_newest(
     times = [p.session.observed_at for p in published]
     assert times == sorted(times)
     assert len(published) <= len(updates)  # duplicates and stale ones published nothing
+    for before, after in pairwise(published):
+        assert is_material_change(before.session, after.session)  # only real changes
 
 
 async def test_live_set_follows_the_lifecycle_and_final_snapshots_expire(rds: Redis) -> None:

@@ -72,9 +72,16 @@ class PaymentNotRetryable:
 
 
 Typed = (
-    NotFound | InvalidInput | RateLimited | ProviderUnavailable | NotSupported
-    | ConnectorCoolingDown | ChargerNotRemoteCapable | ConnectorUnavailable
-    | SessionNotAbandonable | PaymentNotRetryable
+    NotFound
+    | InvalidInput
+    | RateLimited
+    | ProviderUnavailable
+    | NotSupported
+    | ConnectorCoolingDown
+    | ChargerNotRemoteCapable
+    | ConnectorUnavailable
+    | SessionNotAbandonable
+    | PaymentNotRetryable
 )
 
 

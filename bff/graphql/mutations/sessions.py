@@ -100,12 +100,23 @@ class ClearChargingProfileSuccess:
 
 
 StartSessionResult = Annotated[
-    StartSessionSuccess | PaymentRequired | ConnectorCoolingDown | ChargerNotRemoteCapable
-    | ConnectorUnavailable | NotFound | InvalidInput | RateLimited | ProviderUnavailable,
+    StartSessionSuccess
+    | PaymentRequired
+    | ConnectorCoolingDown
+    | ChargerNotRemoteCapable
+    | ConnectorUnavailable
+    | NotFound
+    | InvalidInput
+    | RateLimited
+    | ProviderUnavailable,
     strawberry.union("StartSessionResult"),
 ]
 StopSessionResult = Annotated[
-    StopSessionSuccess | SessionNotStoppable | NotFound | InvalidInput | RateLimited
+    StopSessionSuccess
+    | SessionNotStoppable
+    | NotFound
+    | InvalidInput
+    | RateLimited
     | ProviderUnavailable,
     strawberry.union("StopSessionResult"),
 ]
@@ -114,22 +125,38 @@ AbandonSessionResult = Annotated[
     strawberry.union("AbandonSessionResult"),
 ]
 ConfirmPaymentResult = Annotated[
-    ConfirmPaymentSuccess | RateLimited | NotFound | NotSupported | InvalidInput
+    ConfirmPaymentSuccess
+    | RateLimited
+    | NotFound
+    | NotSupported
+    | InvalidInput
     | ProviderUnavailable,
     strawberry.union("ConfirmPaymentResult"),
 ]
 RetryPaymentResult = Annotated[
-    RetryPaymentSuccess | PaymentNotRetryable | NotFound | InvalidInput | RateLimited
+    RetryPaymentSuccess
+    | PaymentNotRetryable
+    | NotFound
+    | InvalidInput
+    | RateLimited
     | ProviderUnavailable,
     strawberry.union("RetryPaymentResult"),
 ]
 SetChargingProfileResult = Annotated[
-    SetChargingProfileSuccess | NotSupported | InvalidInput | NotFound | RateLimited
+    SetChargingProfileSuccess
+    | NotSupported
+    | InvalidInput
+    | NotFound
+    | RateLimited
     | ProviderUnavailable,
     strawberry.union("SetChargingProfileResult"),
 ]
 ClearChargingProfileResult = Annotated[
-    ClearChargingProfileSuccess | NotSupported | NotFound | InvalidInput | RateLimited
+    ClearChargingProfileSuccess
+    | NotSupported
+    | NotFound
+    | InvalidInput
+    | RateLimited
     | ProviderUnavailable,
     strawberry.union("ClearChargingProfileResult"),
 ]
@@ -148,8 +175,12 @@ class Mutation:
         driver = ctx.driver_id()
         try:
             owned = await start_session(
-                ctx.services, driver, str(input.connector_id), input.idempotency_key,
-                input.battery_target_kwh, input.email,
+                ctx.services,
+                driver,
+                str(input.connector_id),
+                input.idempotency_key,
+                input.battery_target_kwh,
+                input.email,
             )
         except BFFError as exc:
             return typed_error(exc)  # type: ignore[return-value]

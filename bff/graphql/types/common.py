@@ -32,7 +32,9 @@ class Money:
         if m is None:
             return None
         return cls(
-            amount_minor=m.amount_minor, currency=m.currency, exponent=m.exponent,
+            amount_minor=m.amount_minor,
+            currency=m.currency,
+            exponent=m.exponent,
             formatted=m.formatted(),
         )
 

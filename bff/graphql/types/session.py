@@ -49,7 +49,9 @@ class Payment:
             captured=Money.of(p.captured),
             transactions=[
                 PaymentTransaction(
-                    method=t.method, outcome=t.outcome, amount=Money.of(t.amount),  # type: ignore[arg-type]
+                    method=t.method,
+                    outcome=t.outcome,
+                    amount=Money.of(t.amount),  # type: ignore[arg-type]
                     at=t.at,
                 )
                 for t in p.transactions
@@ -76,8 +78,10 @@ class ChargingProfile:
         return cls(
             max_charge_rate_kw=p.max_charge_rate_kw,
             departure_time=p.departure_time,
-            periods=[ChargingPeriod(start_seconds=x.start_seconds, limit_watts=x.limit_watts)
-                     for x in p.periods],
+            periods=[
+                ChargingPeriod(start_seconds=x.start_seconds, limit_watts=x.limit_watts)
+                for x in p.periods
+            ],
         )
 
 
@@ -93,7 +97,9 @@ class Receipt:
             return None
         return await self._loaders.receipt_by_session.load(self._key)
 
-    @strawberry.field(description="A signed URL to the receipt document, where the provider has one.")
+    @strawberry.field(
+        description="A signed URL to the receipt document, where the provider has one."
+    )
     async def url(self) -> str | None:
         r = await self._load()
         return r.url if r else None
@@ -111,6 +117,7 @@ class Receipt:
 
 @strawberry.type
 class ChargingSession(Node):
+    id: strawberry.ID
     _owned: strawberry.Private[OwnedSession]
     _loaders: strawberry.Private[Loaders]
     _start_timeout: strawberry.Private[float]
@@ -121,11 +128,23 @@ class ChargingSession(Node):
 
     @classmethod
     def of(cls, owned: OwnedSession, loaders: Loaders, start_timeout: float) -> ChargingSession:
-        return cls(_owned=owned, _loaders=loaders, _start_timeout=start_timeout)
+        s = owned.session
+        return cls(
+            id=strawberry.ID(ids.encode(ids.SESSION, s.provider, s.id)),
+            _owned=owned,
+            _loaders=loaders,
+            _start_timeout=start_timeout,
+        )
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:  # type: ignore[override]
-        return strawberry.ID(ids.encode(ids.SESSION, self._s.provider, self._s.id))
+    def _status(self) -> model.SessionStatus:
+        record = self._owned.record
+        if (
+            record is not None
+            and record.abandoned_at is not None
+            and self._s.status not in (rules.FINAL)
+        ):
+            return model.SessionStatus.ABANDONED
+        return self._s.status
 
     @strawberry.field
     def provider(self) -> Provider:  # type: ignore[valid-type]
@@ -137,12 +156,7 @@ class ChargingSession(Node):
 
     @strawberry.field
     def status(self) -> SessionStatus:  # type: ignore[valid-type]
-        record = self._owned.record
-        if record is not None and record.abandoned_at is not None and self._s.status not in (
-            rules.FINAL
-        ):
-            return model.SessionStatus.ABANDONED
-        return self._s.status
+        return self._status()
 
     @strawberry.field(description="The provider's own status word.")
     def provider_status(self) -> str:
@@ -166,7 +180,8 @@ class ChargingSession(Node):
         if s.duration_seconds is not None:
             return s.duration_seconds
         if s.started_at is not None and s.status in (
-            model.SessionStatus.CHARGING, model.SessionStatus.STOPPING
+            model.SessionStatus.CHARGING,
+            model.SessionStatus.STOPPING,
         ):
             return int((datetime.now(UTC) - s.started_at).total_seconds())
         return None
@@ -185,15 +200,17 @@ class ChargingSession(Node):
 
     @strawberry.field
     def can_stop(self) -> bool:
-        return self.status() not in rules.FINAL and rules.can_stop(self._s)
+        return self._status() not in rules.FINAL and rules.can_stop(self._s)
 
     @strawberry.field
     def can_abandon(self) -> bool:
-        if self.status() is model.SessionStatus.ABANDONED:
+        if self._status() is model.SessionStatus.ABANDONED:
             return False
         record = self._owned.record
         return rules.can_abandon(
-            self._s, datetime.now(UTC), self._start_timeout,
+            self._s,
+            datetime.now(UTC),
+            self._start_timeout,
             record.stop_requested_at if record else None,
         )
 

@@ -1,0 +1,65 @@
+"""Following a channel for a watcher: the snapshots first, then each newer state.
+
+Subscribed first, then read, so nothing published in between is lost; each session's
+last sent state is tracked, so there are no duplicates and never an older state after a
+newer one (ordered by the provider's ``observed_at``, then the snapshot's version). On
+:data:`~bff.live.subscription.RESYNC` (the broker reconnected, or a slow reader's buffer
+overflowed) the snapshots are read again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from datetime import datetime
+
+from bff.domain.model import ChargingSession
+from bff.domain.reconcile import FINAL, is_material_change
+from bff.live.codec import Snapshot, decode_snapshot
+from bff.live.subscription import Resync, Subscription
+from bff.store.records import session_key
+
+log = logging.getLogger(__name__)
+
+
+async def follow(
+    sub: Subscription, read: Callable[[], Awaitable[list[Snapshot]]], since: float | None
+) -> AsyncGenerator[ChargingSession, None]:
+    """Snapshots from ``read()``, then from the subscription, each newer than the last
+    one sent for its session. With ``since``, a session first seen final is skipped
+    unless it changed after ``since`` (a driver's history is not news)."""
+    sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
+
+    def fresh(snap: Snapshot) -> bool:
+        s = snap.session
+        key = session_key(s.provider, s.id)
+        mark = (s.observed_at, snap.version)
+        prev = sent.get(key)
+        if prev is None:
+            if since is not None and s.status in FINAL and snap.changed_at < since:
+                return False
+            sent[key] = (mark, s)
+            return True
+        if mark <= prev[0]:
+            return False
+        sent[key] = (mark, s)
+        return is_material_change(prev[1], s)
+
+    async def catch_up() -> list[ChargingSession]:
+        snaps = sorted(await read(), key=lambda x: x.changed_at)
+        return [x.session for x in snaps if fresh(x)]
+
+    for session in await catch_up():
+        yield session
+    async for item in sub:
+        if isinstance(item, Resync):
+            for session in await catch_up():
+                yield session
+            continue
+        try:
+            snap = decode_snapshot(item.message)
+        except ValueError:
+            log.warning("undecodable message on %s", item.channel)
+            continue
+        if fresh(snap):
+            yield snap.session

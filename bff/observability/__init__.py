@@ -1,0 +1,21 @@
+"""What operators see: Prometheus metrics, request ids on logs and upstream calls.
+
+Nothing here imports Strawberry; the GraphQL side of the metrics lives in
+``bff.graphql.metrics``.
+"""
+
+from bff.observability.metrics import Metrics
+from bff.observability.requestid import (
+    REQUEST_ID_HEADER,
+    RequestIdFilter,
+    RequestIdMiddleware,
+    current_request_id,
+)
+
+__all__ = [
+    "REQUEST_ID_HEADER",
+    "Metrics",
+    "RequestIdFilter",
+    "RequestIdMiddleware",
+    "current_request_id",
+]

@@ -1,0 +1,85 @@
+"""Request ids: one per HTTP request or websocket connection, on every log line written
+while it is handled, on the response, and on the calls we make to providers.
+
+An incoming ``X-Request-ID`` is kept when it is printable ASCII of at most 128 characters
+(so a client or load balancer can follow one request through every hop); anything else is
+replaced by a fresh uuid4, never echoed back or logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from contextvars import ContextVar
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+MAX_REQUEST_ID_LENGTH = 128
+
+_request_id: ContextVar[str | None] = ContextVar("bff_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled in this task, if any."""
+    return _request_id.get()
+
+
+def acceptable_request_id(value: str) -> bool:
+    return 0 < len(value) <= MAX_REQUEST_ID_LENGTH and all(" " <= c <= "~" for c in value)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+class RequestIdMiddleware:
+    """Pure ASGI middleware: honour or mint the request id, expose it in a contextvar and
+    answer it in the ``X-Request-ID`` response header (also on a websocket accept)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, REQUEST_ID_HEADER.encode())
+        rid = incoming if incoming is not None and acceptable_request_id(incoming) else None
+        rid = rid or new_request_id()
+        raw = (REQUEST_ID_HEADER.encode(), rid.encode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] in ("http.response.start", "websocket.accept"):
+                headers = list(message.get("headers") or [])
+                if not any(k.lower() == raw[0] for k, _ in headers):
+                    headers.append(raw)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        token = _request_id.set(rid)
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            _request_id.reset(token)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds ``request_id`` to every record logged while a request is handled (install it
+    on the handler: logger filters do not see records propagated from child loggers)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        rid = _request_id.get()
+        if rid is not None and not hasattr(record, "request_id"):
+            record.request_id = rid
+        return True
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            try:
+                return bytes(value).decode("ascii").strip()
+            except UnicodeDecodeError:
+                return None
+    return None

@@ -1,0 +1,73 @@
+"""Provider calls: forward the request id and time every attempt.
+
+Installed as httpx event hooks on each provider's client when the services are built
+(``observe_client``), so every request of that client is covered, OAuth token requests
+and retries included, and the adapters' own transports and proxy settings stay as they
+are. A response hook sees only attempts that got an answer; ``ProviderHttp`` reports the
+ones that did not (timeouts, refused connections) through :func:`note_upstream_failure`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from bff.observability.metrics import Metrics
+from bff.observability.requestid import REQUEST_ID_HEADER, current_request_id
+
+#: Where an attempt's timing rides on its ``httpx.Request`` (httpcore ignores unknown keys).
+ATTEMPT_KEY = "bff.upstream_attempt"
+
+
+class UpstreamAttempt:
+    """One HTTP attempt to a provider, reported once to the metrics."""
+
+    def __init__(self, provider: str, metrics: Metrics) -> None:
+        self.provider = provider
+        self.metrics = metrics
+        self.started = time.perf_counter()
+        self.reported = False
+
+    def answered(self, status: int) -> None:
+        if not self.reported:
+            self.reported = True
+            self.metrics.upstream(self.provider, status, time.perf_counter() - self.started)
+
+    def failed(self, reason: str) -> None:
+        if not self.reported:
+            self.reported = True
+            self.metrics.upstream_failed(self.provider, reason, time.perf_counter() - self.started)
+
+
+def observe_client(client: httpx.AsyncClient, provider: str, metrics: Metrics | None) -> None:
+    """Add the request-id and (with ``metrics``) timing hooks to a provider's client."""
+
+    async def on_request(request: httpx.Request) -> None:
+        rid = current_request_id()
+        if rid is not None and REQUEST_ID_HEADER not in request.headers:
+            request.headers[REQUEST_ID_HEADER] = rid
+        if metrics is not None:
+            request.extensions[ATTEMPT_KEY] = UpstreamAttempt(provider, metrics)
+
+    async def on_response(response: httpx.Response) -> None:
+        attempt = response.request.extensions.get(ATTEMPT_KEY)
+        if isinstance(attempt, UpstreamAttempt):
+            attempt.answered(response.status_code)
+
+    hooks = client.event_hooks
+    client.event_hooks = {
+        "request": [*hooks.get("request", []), on_request],
+        "response": [*hooks.get("response", []), on_response],
+    }
+
+
+def note_upstream_failure(exc: httpx.RequestError, reason: str) -> None:
+    """Report an attempt that ended without a response (``timeout``, ``transport_error``)."""
+    try:
+        request = exc.request
+    except RuntimeError:  # raised before httpx attached the request
+        return
+    attempt = request.extensions.get(ATTEMPT_KEY)
+    if isinstance(attempt, UpstreamAttempt):
+        attempt.failed(reason)
