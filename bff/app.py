@@ -18,14 +18,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from bff.errors import Unauthenticated
 from bff.graphql.context import Context
+from bff.graphql.persisted import open_persisted_queries
+from bff.graphql.persisted_view import PersistedQueryGraphQL
 from bff.graphql.schema import build_schema
 from bff.live.routes import webhook_routes
+from bff.observability.http import WebhookMetricsMiddleware, metrics_route
+from bff.observability.metrics import Metrics
+from bff.observability.requestid import RequestIdMiddleware
 from bff.sandbox.common import SandboxConfig
 from bff.sandbox.server import Sandboxes
 from bff.services import Services, open_services
@@ -35,12 +39,13 @@ from bff.web import GraphiQLPage, web_routes
 log = logging.getLogger(__name__)
 
 
-class BFFGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context, websocket auth and server pings."""
+class BFFGraphQL(PersistedQueryGraphQL):
+    """Strawberry's ASGI view with our context, websocket auth and server pings (and
+    persisted queries once the lifespan attaches the store)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         super().__init__(
-            build_schema(settings),
+            build_schema(settings, metrics),
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             max_subscriptions_per_connection=50,
@@ -109,7 +114,8 @@ async def readyz(request: Request) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    view = BFFGraphQL(settings)
+    metrics = Metrics()
+    view = BFFGraphQL(settings, metrics)
     sandboxes: Sandboxes | None = None
     routes: list[BaseRoute] = [
         Route("/graphql", view, methods=["GET", "POST"]),
@@ -118,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/readyz", readyz),
         *webhook_routes(lambda request: request.app.state.services.hub),
         *web_routes(settings),
+        *([metrics_route(metrics)] if settings.metrics_enabled else []),
     ]
     if settings.providers == "sandbox" and not settings.sandbox_url:
         sandboxes = Sandboxes(
@@ -136,8 +143,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
+        async with open_services(settings, metrics) as services:
             app.state.services = services
+            metrics.count_redis_reconnects(lambda: getattr(services.hub.broker, "reconnects", 0))
+            view.persisted = await open_persisted_queries(settings, services.redis, metrics)
             if sandboxes:
                 await sandboxes.start()
             try:
@@ -146,7 +155,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 if sandboxes:
                     await sandboxes.aclose()
 
-    middleware = []
+    middleware = [
+        Middleware(RequestIdMiddleware),  # outermost: every log line of a request has its id
+        Middleware(WebhookMetricsMiddleware, metrics=metrics),
+    ]
     if settings.allowed_origins:
         middleware.append(
             Middleware(
@@ -158,4 +170,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.settings = settings
+    app.state.metrics = metrics
     return app

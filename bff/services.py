@@ -7,16 +7,19 @@ Nothing here is a module-level global: :func:`open_services` builds everything f
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bff.auth import DriverAuth
 from bff.domain.model import Provider
 from bff.live.hub import LiveHub
+from bff.observability.metrics import Metrics
+from bff.observability.upstream import observe_client
 from bff.providers.base import ProviderAdapter
 from bff.providers.plugchoice.adapter import build_plugchoice_adapter
 from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
@@ -67,13 +70,19 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         embedded = EmbeddedRedis(settings.redis_data_dir)
         await embedded.start()
         url = embedded.url
-    redis = Redis.from_url(
+    # A small blocking pool: commands wait for a free connection instead of opening more,
+    # so a process holds pool size + 1 pub/sub connection whatever the load. Named per
+    # process so operators (and tests) can count this process's connections.
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=settings.redis_pool_size,
+        timeout=10,
         socket_timeout=5,
         socket_connect_timeout=2,
-        max_connections=200,
         health_check_interval=15,
+        client_name=f"bff:{os.getpid()}",
     )
+    redis = Redis(connection_pool=pool)
     try:
         yield redis
     finally:
@@ -83,7 +92,9 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, metrics: Metrics | None = None
+) -> AsyncIterator[Services]:
     builders: dict[Provider, Callable[[str, Settings], tuple[ProviderAdapter, httpx.AsyncClient]]]
     builders = {
         Provider.PLUGSURFING: build_plugsurfing_adapter,
@@ -98,6 +109,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             if provider.value not in enabled:
                 continue
             adapter, client = builders[provider](url, settings)
+            # Request ids to the provider; latency and errors to ``metrics``.
+            observe_client(client, provider.value, metrics)
             stack.push_async_callback(_close_client, client)
             adapters[provider] = adapter
         records = SessionRecords(redis)

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
     # Redis: a URL, or nothing to start an embedded redis-server in ``redis_data_dir``.
     redis_url: str | None = None
     redis_data_dir: str | None = None
+    redis_pool_size: int = 2  # plus one pub/sub connection per process
 
     # Driver auth
     jwt_secret: SecretStr = SecretStr("dev-secret-change-me-0123456789abcdef")
@@ -78,6 +79,15 @@ class Settings(BaseSettings):
     graphiql: bool = True
     introspection: bool = True
     allowed_origins: list[str] = Field(default_factory=list)
+
+    # Persisted queries (Apollo APQ), stored in Redis under pq:{sha256} for every replica.
+    persisted_queries: bool = True
+    persisted_queries_only: bool = False  # production: run registered operations only
+    persisted_queries_file: str | None = None  # .graphql or Apollo manifest .json, pinned
+    persisted_queries_ttl_seconds: int = 7 * 24 * 3600  # client-registered; 0: forever
+
+    # Observability
+    metrics_enabled: bool = True  # GET /metrics (Prometheus text format)
 
     def own_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host

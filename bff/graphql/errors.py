@@ -70,6 +70,11 @@ def extensions_for(error: BFFError) -> dict[str, Any]:
     return ext
 
 
+def as_graphql_error(error: BFFError) -> GraphQLError:
+    """For code paths the extension does not see (errors inside subscription streams)."""
+    return GraphQLError(error.message, extensions=extensions_for(error))
+
+
 class ErrorShaping(SchemaExtension):
     """Shapes every error of an operation (see the module docstring)."""
 

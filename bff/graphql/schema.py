@@ -18,11 +18,13 @@ from strawberry.extensions import (
 )
 
 from bff.graphql.errors import ErrorShaping
+from bff.graphql.metrics import OperationMetrics
 from bff.graphql.mutations.sessions import Mutation
 from bff.graphql.queries import Query
 from bff.graphql.subscriptions import Subscription
 from bff.graphql.types.charger import Charger, Connector
 from bff.graphql.types.session import ChargingSession
+from bff.observability.metrics import Metrics
 from bff.settings import Settings
 
 
@@ -39,9 +41,13 @@ class SafeParserCache(ParserCache):
         yield
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(
+    settings: Settings | None = None, metrics: Metrics | None = None
+) -> strawberry.Schema:
     settings = settings or Settings()
     extensions: list[Any] = [
+        # First, so that it unwinds last and sees the errors ErrorShaping gave codes.
+        *([lambda: OperationMetrics(metrics)] if metrics is not None else []),
         ErrorShaping,
         SafeParserCache,
         ValidationCache,

@@ -10,7 +10,8 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from bff import ids
-from bff.errors import NotFound
+from bff.errors import BFFError, NotFound
+from bff.graphql.errors import as_graphql_error
 from bff.graphql.context import Info
 from bff.graphql.types.session import ChargingSession
 from bff.service.sessions import OwnedSession, load_session
@@ -25,12 +26,15 @@ class Subscription:
         self, info: Info, id: strawberry.ID
     ) -> AsyncGenerator[ChargingSession, None]:
         ctx = info.context
-        driver = ctx.driver_id()
-        gid = ids.decode(str(id), ids.SESSION)
         services = ctx.services
-        owned = await load_session(services, driver, gid.provider, gid.key)
-        if owned is None:
-            raise NotFound("no such session")
+        try:
+            driver = ctx.driver_id()
+            gid = ids.decode(str(id), ids.SESSION)
+            owned = await load_session(services, driver, gid.provider, gid.key)
+            if owned is None:
+                raise NotFound("no such session")
+        except BFFError as exc:
+            raise as_graphql_error(exc) from None
         timeout = services.settings.start_timeout_seconds
         async with services.hub.watch_session(gid.provider, gid.key) as updates:
             async for session in updates:
@@ -42,7 +46,10 @@ class Subscription:
     @strawberry.subscription(description="Every change to any of the driver's sessions.")
     async def viewer_sessions_updated(self, info: Info) -> AsyncGenerator[ChargingSession, None]:
         ctx = info.context
-        driver = ctx.driver_id()
+        try:
+            driver = ctx.driver_id()
+        except BFFError as exc:
+            raise as_graphql_error(exc) from None
         services = ctx.services
         timeout = services.settings.start_timeout_seconds
         async with services.hub.watch_driver(driver) as updates:

@@ -13,6 +13,7 @@ after the broker reconnects or a slow reader's buffer overflows.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -56,7 +57,8 @@ class LiveHub:
         self.adapters = adapters
         self.store = store or SnapshotStore(redis)
         self.broker: Broker = broker or RedisBroker(
-            redis, key_of=message_key, max_keys=SUBSCRIBER_MAX_KEYS
+            redis, key_of=message_key, max_keys=SUBSCRIBER_MAX_KEYS,
+            client_name=f"bff-pubsub:{os.getpid()}",
         )
         self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
 

@@ -9,6 +9,7 @@ from bff.observability.requestid import (
     REQUEST_ID_HEADER,
     RequestIdFilter,
     RequestIdMiddleware,
+    bind_request_id,
     current_request_id,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "Metrics",
     "RequestIdFilter",
     "RequestIdMiddleware",
+    "bind_request_id",
     "current_request_id",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +25,18 @@ _request_id: ContextVar[str | None] = ContextVar("bff_request_id", default=None)
 def current_request_id() -> str | None:
     """The id of the request being handled in this task, if any."""
     return _request_id.get()
+
+
+@contextmanager
+def bind_request_id(rid: str | None = None) -> Iterator[str]:
+    """Make ``rid`` (or a new id) the current request id inside the block; for the
+    middleware, and for background work that wants its log lines and calls tied."""
+    rid = rid or new_request_id()
+    token = _request_id.set(rid)
+    try:
+        yield rid
+    finally:
+        _request_id.reset(token)
 
 
 def acceptable_request_id(value: str) -> bool:
@@ -57,11 +71,8 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        token = _request_id.set(rid)
-        try:
+        with bind_request_id(rid):
             await self.app(scope, receive, send_with_id)
-        finally:
-            _request_id.reset(token)
 
 
 class RequestIdFilter(logging.Filter):

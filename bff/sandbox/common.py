@@ -58,7 +58,8 @@ class Faults:
 
 
 class FaultMiddleware:
-    """Counts requests per ``METHOD path-template`` and injects outages and latency.
+    """Counts requests per ``METHOD path-template`` (and those carrying an
+    ``X-Request-ID`` as ``x-request-id``) and injects outages and latency.
 
     ``/_control`` requests are neither counted nor faulted.
     """
@@ -74,6 +75,8 @@ class FaultMiddleware:
         route = _route_name(scope)
         self.faults.stats[route] += 1
         self.faults.stats["total"] += 1
+        if any(k.lower() == b"x-request-id" for k, _ in scope.get("headers") or ()):
+            self.faults.stats["x-request-id"] += 1  # the BFF forwards its request ids
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         if self.faults.down:

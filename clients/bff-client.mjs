@@ -1,0 +1,88 @@
+// The BFF as the React Native app talks to it: Apollo Client (core, no React) over HTTP for
+// queries and mutations, graphql-ws (graphql-transport-ws) for subscriptions, the driver's
+// JWT in the Authorization header and in the websocket's connection_init payload.
+import { readFileSync } from "node:fs";
+
+import { ApolloClient, HttpLink, InMemoryCache, split } from "@apollo/client/core/index.js";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions/index.js";
+import { getMainDefinition } from "@apollo/client/utilities/index.js";
+import { Kind, parse, visit } from "graphql";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+
+/** Each named operation of a contract file as its own document, with the fragments it
+ * spreads (directly or through other fragments) and no others: a document with unused
+ * fragments is invalid GraphQL. */
+export function loadOperations(path) {
+  const doc = parse(readFileSync(path, "utf8"));
+  const fragments = new Map(
+    doc.definitions.filter((d) => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+  const spreads = (node) => {
+    const names = [];
+    visit(node, { FragmentSpread: (s) => { names.push(s.name.value); } });
+    return names;
+  };
+  const operations = new Map();
+  for (const op of doc.definitions) {
+    if (op.kind !== Kind.OPERATION_DEFINITION || !op.name) continue;
+    const used = [];
+    const pending = [op];
+    while (pending.length) {
+      for (const name of spreads(pending.pop())) {
+        if (!used.includes(name) && fragments.has(name)) {
+          used.push(name);
+          pending.push(fragments.get(name));
+        }
+      }
+    }
+    operations.set(op.name.value, {
+      kind: Kind.DOCUMENT,
+      definitions: [op, ...used.map((n) => fragments.get(n))],
+    });
+  }
+  return operations;
+}
+
+/** An Apollo client for one driver; ``close()`` ends its websocket. */
+export function connect({ url, token }) {
+  const authorization = `Bearer ${token}`;
+  const ws = createClient({
+    url: url.replace(/^http/, "ws") + "/graphql",
+    webSocketImpl: WebSocket,
+    connectionParams: { authorization },
+    lazy: true,
+    retryAttempts: 3,
+  });
+  const http = new HttpLink({ uri: `${url}/graphql`, headers: { authorization } });
+  const link = split(
+    ({ query }) => {
+      const def = getMainDefinition(query);
+      return def.kind === Kind.OPERATION_DEFINITION && def.operation === "subscription";
+    },
+    new GraphQLWsLink(ws),
+    http,
+  );
+  const apollo = new ApolloClient({
+    link,
+    // A session's parts have no id of their own: a newer payload updates them in place.
+    cache: new InMemoryCache({
+      typePolicies: Object.fromEntries(
+        ["Payment", "Receipt", "Cost", "Energy", "ChargingProfile", "Tariff", "GeoPoint"]
+          .map((type) => [type, { merge: true }]),
+      ),
+    }),
+    // Every call reaches the server: these tests are about the server, not the cache.
+    defaultOptions: {
+      query: { fetchPolicy: "network-only" },
+      watchQuery: { fetchPolicy: "network-only" },
+    },
+  });
+  return {
+    apollo,
+    close: async () => {
+      apollo.stop();
+      await ws.dispose();
+    },
+  };
+}

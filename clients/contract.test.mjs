@@ -1,0 +1,233 @@
+// Every operation of the app's contract, sent by Apollo Client and graphql-ws as the React
+// Native app sends them, against a running BFF with its sandbox providers.
+//
+//   BFF_URL=http://127.0.0.1:8000 BFF_TOKEN=$(bff token --user debt-me) \
+//   BFF_CONTRACT=../shared/contract/app-operations.graphql node --test clients/
+//
+// The driver's id should start with "debt" (the Plugsurfing sandbox then declines the
+// card, so RetryPayment has a debt to settle) and be new for each run.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { connect, loadOperations } from "./bff-client.mjs";
+
+const { BFF_URL, BFF_TOKEN, BFF_CONTRACT } = process.env;
+if (!BFF_URL || !BFF_TOKEN || !BFF_CONTRACT) {
+  throw new Error("set BFF_URL, BFF_TOKEN (a driver token) and BFF_CONTRACT (the contract file)");
+}
+
+const WARSAW = { latitude: 52.290056, longitude: 20.907028 };
+const ERRORS = { latitude: 52.334242, longitude: 20.899305 };
+const UTRECHT = { latitude: 52.0907, longitude: 5.1214 };
+const HELSINKI = { latitude: 60.1699, longitude: 24.9384 };
+const RANK = { STARTING: 0, CHARGING: 1, STOPPING: 1, FAILED: 1, STOPPED: 2, COMPLETED: 3,
+               REFUNDED: 4, ABANDONED: 5 };
+
+const operations = loadOperations(BFF_CONTRACT);
+const ran = new Set();
+const { apollo, close } = connect({ url: BFF_URL, token: BFF_TOKEN });
+
+function doc(name) {
+  assert.ok(operations.has(name), `${name} is not in the contract`);
+  ran.add(name);
+  return operations.get(name);
+}
+
+const query = async (name, variables) => (await apollo.query({ query: doc(name), variables })).data;
+const mutate = async (name, variables) =>
+  (await apollo.mutate({ mutation: doc(name), variables })).data;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(probe, seconds, what) {
+  const end = Date.now() + seconds * 1000;
+  let last;
+  while (Date.now() < end) {
+    last = await probe();
+    if (last) return last;
+    await sleep(100);
+  }
+  throw new Error(`timed out after ${seconds} s waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+/** A running subscription whose payloads pile up in ``events``. */
+function live(name, variables) {
+  const events = [];
+  const errors = [];
+  const sub = apollo.subscribe({ query: doc(name), variables }).subscribe({
+    next: (result) => (result.errors ? errors.push(result.errors) : events.push(result.data)),
+    error: (err) => errors.push(err),
+  });
+  return {
+    events,
+    async waitFor(predicate, seconds, what) {
+      return until(() => {
+        if (errors.length) throw new Error(`${name} failed: ${JSON.stringify(errors)}`);
+        return predicate(events) && events;
+      }, seconds, `${name}: ${what}`);
+    },
+    close: () => sub.unsubscribe(),
+  };
+}
+
+async function chargers(near, radiusMeters = 2000) {
+  const data = await query("NearbyChargers", { near, radiusMeters, first: 100 });
+  return data.chargers.edges.map((e) => e.node);
+}
+
+/** Connector ids of remote-capable chargers that match, AVAILABLE ones first. */
+function connectors(list, match) {
+  const free = [];
+  const other = [];
+  for (const c of list.filter((x) => x.remoteStartStop && match(x))) {
+    for (const k of c.connectors) (k.status === "AVAILABLE" ? free : other).push(k.id);
+  }
+  return [...free, ...other];
+}
+
+/** StartSession on the first connector that takes it (others may be cooling down after
+ * earlier tests); returns the result of the wanted type. */
+async function start(ids, extra, wanted) {
+  assert.ok(ids.length, "no connector to start on");
+  let last;
+  const end = Date.now() + 15_000;
+  while (Date.now() < end) {
+    for (const connectorId of ids) {
+      last = (await mutate("StartSession", { input: { connectorId, ...extra } })).startSession;
+      if (last.__typename === wanted) return last;
+      assert.ok(["ConnectorCoolingDown", "ProviderUnavailable"].includes(last.__typename),
+                JSON.stringify(last));
+    }
+    await sleep(Math.min(2000, 1000 * (last.retryAfterSeconds ?? 0.5)));
+  }
+  assert.fail(`StartSession never gave ${wanted}: ${JSON.stringify(last)}`);
+}
+
+function assertNeverBackwards(states) {
+  for (let i = 1; i < states.length; i++) {
+    const [a, b] = [states[i - 1], states[i]];
+    assert.ok(b.updatedAt >= a.updatedAt, `older after newer: ${a.updatedAt} -> ${b.updatedAt}`);
+    if (a.status !== "STOPPING" && b.status !== "CHARGING") {
+      assert.ok(RANK[b.status] >= RANK[a.status], `backwards: ${a.status} -> ${b.status}`);
+    }
+  }
+}
+
+async function plugsurfingLifecycle() {
+  const mine = live("MySessions", {});
+  const near = await chargers(WARSAW, 500);
+  assert.ok(near.length && near.every((c) => c.distanceMeters <= 500));
+  const ids = connectors(near, (c) => c.provider === "PLUGSURFING");
+  const started = await start(ids, { idempotencyKey: `apollo-${Date.now()}` }, "StartSessionSuccess");
+  const sid = started.session.id;
+  assert.equal(started.session.provider, "PLUGSURFING");
+
+  const session = live("LiveSession", { id: sid });
+  await session.waitFor((ev) => ev.some((e) => e.sessionUpdated.status === "CHARGING"
+                                         && e.sessionUpdated.energy?.wattHours > 0),
+                        20, "CHARGING with energy");
+  const detail = (await query("SessionDetail", { id: sid })).node;
+  assert.equal(detail.id, sid);
+  assert.equal(detail.charger.provider, "PLUGSURFING");
+  assert.ok(detail.canStop && detail.connector.id);
+  const history = await query("SessionHistory", { first: 20, filter: { statuses: ["CHARGING"] } });
+  assert.ok(history.viewer.sessions.edges.some((e) => e.node.id === sid), "in the history");
+
+  const stopped = (await mutate("StopSession", { id: sid })).stopSession;
+  assert.equal(stopped.__typename, "StopSessionSuccess");
+  const events = await session.waitFor(
+    (ev) => ev.at(-1).sessionUpdated.status === "COMPLETED", 30, "COMPLETED");
+  session.close();
+  const states = events.map((e) => e.sessionUpdated);
+  assertNeverBackwards(states);
+  const wh = states.filter((s) => s.energy).map((s) => s.energy.wattHours);
+  assert.deepEqual(wh, [...wh].sort((a, b) => a - b), "energy never goes down");
+  const done = states.at(-1);
+  assert.ok(done.cost.total.amountMinor > 0 && !done.cost.estimated && done.endedAt);
+
+  const paid = (await query("SessionDetail", { id: sid })).node;
+  assert.equal(paid.status, "COMPLETED");
+  assert.ok(paid.receipt.available && paid.receipt.url);
+  assert.equal(paid.payment.status, "DEBT");
+  const retried = (await mutate("RetryPayment", { id: sid })).retryPayment;
+  assert.equal(retried.__typename, "RetryPaymentSuccess", JSON.stringify(retried));
+  assert.ok(["PAID", "PROCESSING"].includes(retried.session.payment.status));
+  const again = (await mutate("RetryPayment", { id: sid })).retryPayment;
+  assert.equal(again.__typename, "PaymentNotRetryable");
+  const leave = (await mutate("AbandonSession", { id: sid })).abandonSession;
+  assert.equal(leave.__typename, "SessionNotAbandonable", "a completed session stays");
+
+  await mine.waitFor((ev) => ev.some((e) => e.viewerSessionsUpdated.id === sid
+                                      && e.viewerSessionsUpdated.status === "COMPLETED"),
+                     10, "the session COMPLETED among the driver's sessions");
+  mine.close();
+}
+
+async function abandonAStartThatHangs() {
+  const ids = connectors(await chargers(ERRORS), (c) => c.evseId === "DE*DRV*E6mayTt");
+  const started = await start(ids, {}, "StartSessionSuccess");
+  const sid = started.session.id;
+  const early = (await mutate("AbandonSession", { id: sid })).abandonSession;
+  assert.equal(early.__typename, "SessionNotAbandonable", "not before the start timeout");
+  // canAbandon turns true with time, not with a provider event: ask again until it does.
+  const node = await until(async () => {
+    const n = (await query("SessionDetail", { id: sid })).node;
+    return n.canAbandon && n;
+  }, 15, "canAbandon past the start timeout");
+  assert.equal(node.status, "STARTING");
+  const left = (await mutate("AbandonSession", { id: sid })).abandonSession;
+  assert.equal(left.__typename, "AbandonSessionSuccess");
+  assert.equal(left.session.status, "ABANDONED");
+  assert.ok(!left.session.canStop && !left.session.canAbandon);
+}
+
+async function plugchoicePaysFirst() {
+  const ids = connectors(await chargers(UTRECHT), (c) => c.provider === "PLUGCHOICE");
+  const pay = await start(ids, { email: "driver@example.com" }, "PaymentRequired");
+  assert.ok(pay.clientSecret && pay.publishableKey);
+  assert.equal(pay.amountAuthorized.currency, "EUR");
+  assert.ok(pay.amountAuthorized.amountMinor > 0);
+  const sid = pay.session.id;
+  const confirmed = (await mutate("ConfirmPayment", { id: sid })).confirmPayment;
+  assert.equal(confirmed.__typename, "ConfirmPaymentSuccess", JSON.stringify(confirmed));
+  const session = live("LiveSession", { id: sid });
+  await session.waitFor((ev) => ev.some((e) => e.sessionUpdated.status === "CHARGING"),
+                        30, "CHARGING after the payment");
+  session.close();
+  const stopped = (await mutate("StopSession", { id: sid })).stopSession;
+  assert.equal(stopped.__typename, "StopSessionSuccess");
+}
+
+async function roamingSmartCharging() {
+  const ids = connectors(await chargers(HELSINKI), (c) => c.evseId === "FI-VRT-E12345");
+  const started = await start(ids, { batteryTargetKwh: 60.0 }, "StartSessionSuccess");
+  const sid = started.session.id;
+  assert.equal(started.session.provider, "ROAMING");
+  const set = (await mutate("SetChargingProfile",
+                            { input: { sessionId: sid, maxChargeRateKw: 7.4 } })).setChargingProfile;
+  assert.equal(set.__typename, "SetChargingProfileSuccess", JSON.stringify(set));
+  assert.equal(set.session.chargingProfile.maxChargeRateKw, 7.4);
+  const bad = (await mutate("SetChargingProfile",
+                            { input: { sessionId: sid, maxChargeRateKw: -1 } })).setChargingProfile;
+  assert.equal(bad.__typename, "InvalidInput");
+  assert.equal(bad.field, "maxChargeRateKw");
+  const cleared = (await mutate("ClearChargingProfile", { id: sid })).clearChargingProfile;
+  assert.equal(cleared.__typename, "ClearChargingProfileSuccess");
+  assert.equal(cleared.session.chargingProfile, null);
+  const stopped = (await mutate("StopSession", { id: sid })).stopSession;
+  assert.equal(stopped.__typename, "StopSessionSuccess");
+}
+
+test("the app's contract, over Apollo Client and graphql-ws", { concurrency: true, timeout: 90_000 },
+     async (t) => {
+  try {
+    await Promise.all([
+      t.test("Plugsurfing: start, live until COMPLETED, debt paid again", plugsurfingLifecycle),
+      t.test("a start that hangs is abandoned after the start timeout", abandonAStartThatHangs),
+      t.test("Plugchoice: pre-authorisation, then confirm", plugchoicePaysFirst),
+      t.test("roaming: a smart-charging profile set and cleared", roamingSmartCharging),
+    ]);
+  } finally {
+    await close();
+  }
+  assert.deepEqual([...ran].sort(), [...operations.keys()].sort(), "every contract operation ran");
+});
