@@ -89,6 +89,11 @@ class Settings(BaseSettings):
     # Observability
     metrics_enabled: bool = True  # GET /metrics (Prometheus text format)
 
+    def provider_timeout(self, provider: str) -> float:
+        """The time budget for one provider's part of a request."""
+        value: float = getattr(self, f"{provider.lower()}_timeout_seconds", 10.0)
+        return value
+
     def own_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return (self.public_url or f"http://{host}:{self.port}").rstrip("/")

@@ -83,12 +83,7 @@ async def nearby_chargers(
         )
     start_after = _decode_cursor(after) if after else None
     adapters = {p: a for p, a in services.adapters.items() if providers is None or p in providers}
-    s = services.settings
-    timeouts = {
-        Provider.PLUGSURFING: s.plugsurfing_timeout_seconds,
-        Provider.PLUGCHOICE: s.plugchoice_timeout_seconds,
-        Provider.ROAMING: s.roaming_timeout_seconds,
-    }
+    timeouts = {p: services.settings.provider_timeout(p.value) for p in services.adapters}
     found = await gather_providers(
         {
             p: (lambda a=a: a.search_chargers(near, radius_meters, SEARCH_LIMIT))  # type: ignore[misc]

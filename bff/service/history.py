@@ -78,12 +78,7 @@ async def session_history(
         if (filter.providers is None or p in filter.providers)
         and not state.get(p.value, {}).get("done")
     ]
-    s = services.settings
-    timeouts = {
-        Provider.PLUGSURFING: s.plugsurfing_timeout_seconds,
-        Provider.PLUGCHOICE: s.plugchoice_timeout_seconds,
-        Provider.ROAMING: s.roaming_timeout_seconds,
-    }
+    timeouts = {p: services.settings.provider_timeout(p.value) for p in services.adapters}
 
     def call(p: Provider) -> Any:
         st = state.get(p.value, {})
