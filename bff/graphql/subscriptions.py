@@ -11,8 +11,8 @@ import strawberry
 
 from bff import ids
 from bff.errors import BFFError, NotFound
-from bff.graphql.errors import as_graphql_error
 from bff.graphql.context import Info
+from bff.graphql.errors import as_graphql_error
 from bff.graphql.types.session import ChargingSession
 from bff.service.sessions import OwnedSession, load_session
 

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
@@ -57,7 +58,9 @@ class LiveHub:
         self.adapters = adapters
         self.store = store or SnapshotStore(redis)
         self.broker: Broker = broker or RedisBroker(
-            redis, key_of=message_key, max_keys=SUBSCRIBER_MAX_KEYS,
+            redis,
+            key_of=message_key,
+            max_keys=SUBSCRIBER_MAX_KEYS,
             client_name=f"bff-pubsub:{os.getpid()}",
         )
         self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
@@ -127,6 +130,13 @@ class LiveHub:
     async def _apply(
         self, session: ChargingSession, driver_id: str | None, record: SessionRecord | None
     ) -> ChargingSession:
+        if record is not None and (session.charger_id is None or session.connector_id is None):
+            # Some providers (roaming) omit where the session runs; the record knows.
+            session = replace(
+                session,
+                charger_id=session.charger_id or record.charger_id,
+                connector_id=session.connector_id or record.connector_id,
+            )
         applied = await self.store.upsert(session, driver_id)
         snap = applied.snapshot
         assert snap is not None  # an upsert always leaves a snapshot

@@ -146,10 +146,10 @@ class Poller:
                     log.info("poll of %s:%s failed: %s", provider, session_id, exc)
                     await self.store.touch(provider, session_id)  # not again at once
                 else:
-                    if got is None and snap is None:
-                        await self.store.forget_live(provider, session_id)  # nobody knows it
-                    elif got is None:
-                        await self.store.touch(provider, session_id)
+                    if got is None:
+                        # The provider no longer knows it (unknown or expired): the snapshot
+                        # keeps the last known state, and polling it again cannot help.
+                        await self.store.forget_live(provider, session_id)
                     elif got.status in FINAL:
                         await self.store.forget_live(provider, session_id)
                 lease_ms = max(1, int(self.settings.poll_interval_seconds * 800))

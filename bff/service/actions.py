@@ -135,9 +135,8 @@ async def set_charging_profile(
     owned = await _own(services, driver_id, session_id)
     s, record = owned.session, owned.record
     adapter = services.adapters[s.provider]
-    charger = (
-        (await adapter.get_chargers([s.charger_id])).get(s.charger_id) if (s.charger_id) else None
-    )
+    charger_id = s.charger_id or (record.charger_id if record else None)
+    charger = (await adapter.get_chargers([charger_id])).get(charger_id) if charger_id else None
     if gid.provider is not Provider.ROAMING or charger is None or not charger.smart_charging:
         raise NotSupported("this charger does not support smart charging")
     if s.status not in (SessionStatus.STARTING, SessionStatus.CHARGING) or record is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 import uuid
@@ -24,7 +25,7 @@ RANK = {"STARTING": 0, "CHARGING": 1, "STOPPING": 1, "FAILED": 1, "STOPPED": 2,
 
 
 def assert_never_backwards(states: list[dict[str, Any]]) -> None:
-    for a, b in zip(states, states[1:], strict=False):
+    for a, b in itertools.pairwise(states):
         assert a != b, f"duplicate delivery: {a}"
         assert b["updatedAt"] >= a["updatedAt"], f"older after newer: {a} -> {b}"
         if a["status"] != "STOPPING" and b["status"] != "CHARGING":

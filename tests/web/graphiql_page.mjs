@@ -28,6 +28,9 @@ function deadline(seconds) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const started = Date.now();
+// On stderr, which the pytest test shows when it fails.
+const trace = (...what) => console.error(`${((Date.now() - started) / 1000).toFixed(2)}s`, ...what);
 
 // The editors are CodeMirror 5 instances; setting their value fires GraphiQL's onChange.
 async function setEditor(page, selector, text) {
@@ -43,7 +46,8 @@ const HEADERS = ".graphiql-editor-tool .graphiql-editor:nth-of-type(2) .CodeMirr
 const RESULT = ".result-window .CodeMirror";
 
 async function result(page) {
-  const text = await page.evaluate((sel) => document.querySelector(sel)?.CodeMirror.getValue() ?? "", RESULT);
+  const text = await page.evaluate(
+    (sel) => document.querySelector(sel)?.CodeMirror.getValue() ?? "", RESULT);
   try { return text ? JSON.parse(text) : null; } catch { return { unparsed: text }; }
 }
 
@@ -109,25 +113,36 @@ async function main() {
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10_000);
-    page.on("request", (r) => { report.requests.push(r.url()); if (process.env.DEBUG && r.method() === "POST") console.error(Date.now(), r.postData()?.slice(-150)); });
+    page.on("request", (r) => {
+      report.requests.push(r.url());
+      trace(r.method(), r.url());
+    });
     page.on("requestfailed", (r) => report.failed.push(`${r.url()} ${r.failure()?.errorText}`));
-    page.on("response", (r) => { if (r.status() >= 400) report.badResponses.push(`${r.status()} ${r.url()}`); });
+    page.on("response", (r) => {
+      if (r.status() >= 400) report.badResponses.push(`${r.status()} ${r.url()}`);
+    });
     page.on("pageerror", (e) => report.pageErrors.push(String(e)));
     page.on("websocket", (ws) => {
       report.requests.push(ws.url());
+      trace("websocket", ws.url());
       ws.on("framesent", (f) => {
         const msg = JSON.parse(f.payload);
         if (msg.type === "connection_init") report.wsInit = msg.payload;
+        trace("ws >", f.payload.slice(0, 120));
       });
-      ws.on("framereceived", (f) => { report.wsFrames.push(JSON.parse(f.payload)); if (process.env.DEBUG) console.error(Date.now(), f.payload.slice(0, 300)); });
-      ws.on("close", () => { if (process.env.DEBUG) console.error(Date.now(), "ws closed"); });
+      ws.on("framereceived", (f) => {
+        report.wsFrames.push(JSON.parse(f.payload));
+        trace("ws <", f.payload.slice(0, 120));
+      });
+      ws.on("close", () => trace("ws closed"));
     });
 
     const response = await page.goto(`${BASE}/graphql`, { waitUntil: "load" });
     report.status = response.status();
     await page.locator(".graphiql-tab").first().waitFor();
     report.tabs = await page.locator(".graphiql-tab").allInnerTexts();
-    report.initialHeaders = await page.evaluate((sel) => document.querySelector(sel).CodeMirror.getValue(), HEADERS);
+    report.initialHeaders = await page.evaluate(
+      (sel) => document.querySelector(sel).CodeMirror.getValue(), HEADERS);
     const config = JSON.parse(await page.locator("#bff-graphiql-config").textContent());
     for (const tab of config.tabs) {
       const name = /(?:query|mutation|subscription)\s+(\w+)/.exec(tab.query)?.[1];
@@ -136,9 +151,10 @@ async function main() {
 
     // The map screen's query, from its tab, with the developer's token.
     await openTab(page, "NearbyChargers");
-    await setEditor(page, VARIABLES, JSON.stringify({ near: WARSAW, radiusMeters: 500, first: 20 }, null, 2));
+    await setEditor(page, VARIABLES, JSON.stringify({ near: WARSAW, radiusMeters: 500, first: 20 }));
     await setEditor(page, HEADERS, JSON.stringify({ Authorization: `Bearer ${TOKEN}` }));
     await run(page);
+    trace("NearbyChargers run from its tab");
     const chargersShown = deadline(15);
     while (!report.nearby?.data && !chargersShown()) {
       await sleep(100);
@@ -150,8 +166,9 @@ async function main() {
     // A session started through the API, followed live in the page over the websocket.
     session = await startSession(documents, candidates(report.nearby));
     report.session = session;
+    trace("session started through the API", session.id);
     await openTab(page, "LiveSession");
-    await setEditor(page, VARIABLES, JSON.stringify({ id: session.id }, null, 2));
+    await setEditor(page, VARIABLES, JSON.stringify({ id: session.id }));
     await setEditor(page, HEADERS, JSON.stringify({ Authorization: `Bearer ${TOKEN}` }));
     await run(page);
     const seen = new Set();
@@ -159,9 +176,11 @@ async function main() {
     while (!enough()) {
       const shown = await result(page);
       const s = shown?.data?.sessionUpdated;
-      if (s && !seen.has(s.updatedAt + s.status + (s.energy?.wattHours ?? ""))) {
-        seen.add(s.updatedAt + s.status + (s.energy?.wattHours ?? ""));
-        report.updates.push({ status: s.status, wattHours: s.energy?.wattHours ?? null, updatedAt: s.updatedAt });
+      const update = s && { status: s.status, wattHours: s.energy?.wattHours ?? null,
+                            updatedAt: s.updatedAt };
+      if (update && !seen.has(JSON.stringify(update))) {
+        seen.add(JSON.stringify(update));
+        report.updates.push(update);
       } else if (shown?.errors) {
         report.updates.push({ errors: shown.errors });
         break;

@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
+from bff.web.vendor import missing
 from tests.support import ROOT
 
 CLIENTS = ROOT / "clients"
 HOW_TO_INSTALL = "run scripts/setup (it runs scripts/setup-web)"
 
 
-def require(*, chromium: bool = False) -> dict[str, str]:
-    """Paths of node (and Chromium); fails, never skips, when something is missing, so a
-    machine without them cannot pass the suite by running fewer tests."""
+def require(*, browser: bool = False) -> dict[str, str]:
+    """Paths of node (and, for ``browser``, Chromium); fails, never skips, when something
+    is missing, so a machine without them cannot pass the suite by running fewer tests."""
     problems: list[str] = []
     tools: dict[str, str] = {}
     node = shutil.which("node")
@@ -25,10 +26,13 @@ def require(*, chromium: bool = False) -> dict[str, str]:
         problems.append("node is not on PATH (Node 20+ and npm are needed)")
     else:
         tools["node"] = node
+        version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
+        if int(version.lstrip("v").split(".")[0] or 0) < 20:
+            problems.append(f"node {version.strip()} is too old (Node 20+ is needed)")
     for package in ("@apollo/client", "graphql-ws", "ws", "playwright-core"):
         if not (CLIENTS / "node_modules" / package / "package.json").is_file():
             problems.append(f"clients/node_modules/{package} is missing")
-    if chromium:
+    if browser:
         found = shutil.which("chromium") or (
             "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
         )
@@ -36,18 +40,30 @@ def require(*, chromium: bool = False) -> dict[str, str]:
             problems.append("Debian's chromium is not installed (apt-get install chromium)")
         else:
             tools["chromium"] = found
+        absent = missing()
+        if absent:
+            problems.append(f"GraphiQL's files are not in bff/static/vendor/ ({', '.join(absent)})")
     if problems:
-        pytest.fail("web test prerequisites missing: " + "; ".join(problems)
-                    + f" -- {HOW_TO_INSTALL}", pytrace=False)
+        pytest.fail(
+            "web test prerequisites missing: " + "; ".join(problems) + f" -- {HOW_TO_INSTALL}",
+            pytrace=False,
+        )
     return tools
 
 
-def run_node(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+def run_node(
+    args: list[str], env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
     """``node ARGS`` from the repository root with ``env`` added; killed after ``timeout``."""
     try:
         return subprocess.run(
-            args, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
-            timeout=timeout, check=False,
+            args,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else exc.stdout

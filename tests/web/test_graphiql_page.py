@@ -17,13 +17,17 @@ SHOTS = ROOT / "var"
 
 
 def test_page_runs_queries_and_subscriptions_from_local_files(server: Server) -> None:
-    tools = require(chromium=True)
+    tools = require(browser=True)
     SHOTS.mkdir(exist_ok=True)
     token = server.token(f"driver-web-{uuid.uuid4().hex[:10]}")
     proc = run_node(
         [tools["node"], "tests/web/graphiql_page.mjs"],
-        {"BFF_URL": server.url, "BFF_TOKEN": token,
-         "CHROMIUM": tools["chromium"], "SCREENSHOT_DIR": str(SHOTS)},
+        {
+            "BFF_URL": server.url,
+            "BFF_TOKEN": token,
+            "CHROMIUM": tools["chromium"],
+            "SCREENSHOT_DIR": str(SHOTS),
+        },
         timeout=60,
     )
     assert proc.stdout.strip(), f"no report from the browser script\n{proc.stderr}"
@@ -43,7 +47,8 @@ def test_page_runs_queries_and_subscriptions_from_local_files(server: Server) ->
     assert report["tabs"][:2] == ["NearbyChargers", "SessionHistory"]
     assert {"LiveSession", "MySessions", "StartSession"} <= set(report["tabs"])
     assert json.loads(report["initialHeaders"]) == {
-        "Authorization": "Bearer <paste a token from: bff token --user driver-1>"}
+        "Authorization": "Bearer <paste a token from: bff token --user driver-1>"
+    }
 
     # NearbyChargers in the result pane.
     edges = report["nearby"]["data"]["chargers"]["edges"]
@@ -69,14 +74,24 @@ async def test_page_without_installed_files_says_how_to_install(tmp_path: Any) -
     from bff.web import GraphiQLPage
 
     page = GraphiQLPage(vendor_dir=tmp_path / "vendor")
-    response = page.response(Request({"type": "http", "method": "GET", "path": "/graphql",
-                                      "headers": [], "query_string": b""}))
+    response = page.response(
+        Request(
+            {
+                "type": "http",
+                "method": "GET",
+                "path": "/graphql",
+                "headers": [],
+                "query_string": b"",
+            }
+        )
+    )
     body = bytes(response.body).decode()
     assert response.status_code == 503
     assert "scripts/setup" in body and "graphiql.min.js" in body
 
 
 async def test_assets_are_served_locally_and_strawberrys_cdn_page_is_not(server: Server) -> None:
+    require(browser=True)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
         page = await http.get("/graphql", headers={"accept": "text/html"})
         assert page.status_code == 200
@@ -86,12 +101,14 @@ async def test_assets_are_served_locally_and_strawberrys_cdn_page_is_not(server:
         script = await http.get("/static/vendor/graphiql.min.js")
         assert script.status_code == 200 and len(script.content) > 1_000_000
         assert script.headers["cache-control"] == "no-cache" and script.headers["etag"]
-        again = await http.get("/static/vendor/graphiql.min.js",
-                               headers={"if-none-match": script.headers["etag"]})
+        again = await http.get(
+            "/static/vendor/graphiql.min.js", headers={"if-none-match": script.headers["etag"]}
+        )
         assert again.status_code == 304
         assert (await http.get("/static/vendor/../../app.py")).status_code == 404
         assert (await http.get("/static/vendor/nope.js")).status_code == 404
         # A GraphQL GET with a query is still GraphQL, not the page.
-        r = await http.get("/graphql", params={"query": "{ __typename }"},
-                           headers={"accept": "text/html"})
+        r = await http.get(
+            "/graphql", params={"query": "{ __typename }"}, headers={"accept": "text/html"}
+        )
         assert r.json() == {"data": {"__typename": "Query"}}
