@@ -1,5 +1,10 @@
-FROM python:3.11-slim
+# GraphiQL's browser files come from npm at build time; the BFF serves them (no CDN).
+FROM node:20-slim AS web
+WORKDIR /web
+COPY clients/package.json clients/package-lock.json clients/.npmrc ./
+RUN npm ci --no-audit --no-fund --loglevel=error
 
+FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     BFF_HOST=0.0.0.0 BFF_PORT=8000
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl \
@@ -7,8 +12,11 @@ RUN apt-get update && apt-get install -y --no-install-recommends build-essential
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bff ./bff
-RUN pip install . && useradd --create-home --uid 10001 bff && mkdir -p /data \
-    && chown bff /data
+COPY --from=web /web/node_modules /tmp/node_modules
+RUN pip install . \
+    && python -m bff.web install /tmp/node_modules \
+    && rm -rf /tmp/node_modules \
+    && useradd --create-home --uid 10001 bff && mkdir -p /data && chown bff /data
 USER bff
 ENV BFF_REDIS_DATA_DIR=/data/redis
 EXPOSE 8000

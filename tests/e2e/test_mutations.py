@@ -286,3 +286,21 @@ async def test_another_drivers_session_is_not_found(client: GraphQLClient,
     node = await detail(client, sid)
     assert node["status"] in ("STARTING", "CHARGING"), "unchanged by the intruder"
     await client.data("StopSession", id=sid)
+
+
+async def test_plugsurfing_3ds_challenge_then_start_again(server: Server) -> None:
+    driver = GraphQLClient(server, server.token("3ds-driver-1"))
+    try:
+        conn = await connector(driver, WARSAW, skip=9)
+        challenge = await start(driver, conn)
+        assert challenge["__typename"] == "PaymentRequired", challenge
+        assert challenge["clientSecret"] and challenge["session"]["id"]
+        # The app completes the card challenge with the provider's payment SDK...
+        await sandbox(server, "plugsurfing", "/_control/3ds/complete",
+                      {"clientSecret": challenge["clientSecret"]})
+        # ...and starts again: the connector was not blocked by the challenged attempt.
+        again = await start(driver, conn, retry=False)
+        assert again["__typename"] == "StartSessionSuccess", again
+        await driver.data("StopSession", id=again["session"]["id"])
+    finally:
+        await driver.aclose()
