@@ -138,13 +138,10 @@ async def _from_history(
 async def _own_all(
     services: Services, p: Provider, driver_id: str, sessions: list[ChargingSession]
 ) -> list[OwnedSession]:
-    keys = [f"{p.value}:{s.id}" for s in sessions]
-    records = await services.records.get_many(keys)
-    out: list[OwnedSession] = []
-    for s, rec in zip(sessions, records, strict=True):
-        snap = await services.hub.snapshot(p, s.id) if rec is not None else None
-        out.append(OwnedSession(snap or s, rec, driver_id))
-    return out
+    """The listed sessions with their records (driver actions, profile). The provider's
+    list is as fresh as it gets, so it is shown as listed."""
+    records = await services.records.get_many([f"{p.value}:{s.id}" for s in sessions])
+    return [OwnedSession(s, rec, driver_id) for s, rec in zip(sessions, records, strict=True)]
 
 
 async def _from_index(
@@ -180,7 +177,7 @@ async def _index_sessions(
     services: Services, p: Provider, driver_id: str, rows: list[tuple[str, float]]
 ) -> list[OwnedSession | None]:
     records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
-    snapshots = list(await asyncio.gather(*(services.hub.snapshot(p, sid) for sid, _ in rows)))
+    snapshots = await services.hub.store.get_many([f"{p.value}:{sid}" for sid, _ in rows])
     adapter = services.adapters[p]
     sem = asyncio.Semaphore(8)
 
