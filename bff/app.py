@@ -17,6 +17,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -34,6 +35,7 @@ from bff.sandbox.common import SandboxConfig
 from bff.sandbox.server import Sandboxes
 from bff.services import Services, open_services
 from bff.settings import Settings
+from bff.sockets import OpenSockets, origin_allowed
 from bff.web import GraphiQLPage, web_routes
 
 log = logging.getLogger(__name__)
@@ -48,10 +50,27 @@ class BFFGraphQL(PersistedQueryGraphQL):
             build_schema(settings, metrics),
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
-            max_subscriptions_per_connection=50,
+            max_subscriptions_per_connection=settings.max_operations_per_socket,
         )
         self.settings = settings
         self.graphiql_page = GraphiQLPage() if settings.graphiql else None
+        self.sockets = OpenSockets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        if not origin_allowed(scope, self.settings.allowed_origins):
+            log.info("websocket refused: origin not allowed")
+            await WebSocket(scope, receive, send).close()  # before accept: HTTP 403
+            return
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            ws = self.sockets.forget(scope)
+            keepalive = getattr(ws.state, "keepalive", None) if ws is not None else None
+            if keepalive is not None:
+                keepalive.cancel()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our page loads GraphiQL from the BFF's own files; Strawberry's uses a CDN.
@@ -61,21 +80,24 @@ class BFFGraphQL(PersistedQueryGraphQL):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         services: Services = request.app.state.services
         auth = request.headers.get("authorization") if isinstance(request, Request) else None
-        return Context(
+        context = Context(
             services, request, response if isinstance(response, Response) else None, auth
         )
+        await context.authenticate()  # a JWKS key may need reading: not in a sync resolver
+        return context
 
     async def on_ws_connect(self, context: Context) -> dict[str, object] | None:
         try:
+            await context.authenticate()
             context.driver_id()
         except Unauthenticated as exc:
             log.info("websocket rejected", extra={"reason": exc.message})
             raise ConnectionRejectionError({"message": exc.message}) from None
         ws = context.request
         assert isinstance(ws, WebSocket)
-        expires = context._driver[1] if context._driver else None
-        task = asyncio.ensure_future(self._keepalive(ws, expires))
+        task = asyncio.ensure_future(self._keepalive(ws, context.token_expires_at))
         ws.state.keepalive = task
+        self.sockets.add(ws)
         return None
 
     async def _keepalive(self, ws: WebSocket, expires: float | None) -> None:
@@ -152,6 +174,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             try:
                 yield
             finally:
+                # Before the services close: a socket must not outlive Redis and the hub.
+                await view.sockets.close_all()
                 if sandboxes:
                     await sandboxes.aclose()
 

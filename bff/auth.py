@@ -1,22 +1,64 @@
-"""Driver authentication: ``Authorization: Bearer <JWT>``; ``sub`` is the driver id."""
+"""Driver authentication: ``Authorization: Bearer <JWT>``; ``sub`` is the driver id.
+
+Development signs tokens with HS256 and ``BFF_JWT_SECRET``. Production sets
+``BFF_JWT_JWKS_URL``: then only the asymmetric algorithms (RS256, ES256, as listed in
+``BFF_JWT_ALGORITHMS``) are accepted, each token verified with the identity provider's key
+named by its ``kid`` -- and the development secret no longer signs anything. ``exp`` is
+required; ``nbf`` is checked when present; ``iss`` and ``aud`` when configured.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import httpx
 import jwt
+from jwt import PyJWK
 
 from bff.errors import Unauthenticated
+from bff.jwks import JwksCache
 from bff.settings import Settings
+
+SYMMETRIC = ("HS256", "HS384", "HS512")
+ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 
 
 class DriverAuth:
-    """Verifies driver tokens (HS256 with the dev secret; issuer/audience when configured)."""
+    """Verifies driver tokens; :meth:`authenticate` may read the JWKS (async),
+    :meth:`verify_header` uses what is cached (sync)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, jwks: JwksCache | None = None) -> None:
         self.settings = settings
+        self.jwks = jwks
+        if settings.jwt_jwks_url:
+            self.algorithms = [a for a in settings.jwt_algorithms if a in ASYMMETRIC]
+        else:
+            self.algorithms = [a for a in settings.jwt_algorithms if a in SYMMETRIC]
+        if not self.algorithms:
+            raise ValueError("BFF_JWT_ALGORITHMS has no algorithm usable with this key source")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DriverAuth:
+        """With a JWKS cache (and its own httpx client) when a JWKS URL is configured;
+        close it with :meth:`aclose`."""
+        jwks = None
+        if settings.jwt_jwks_url:
+            client = httpx.AsyncClient(timeout=settings.jwt_jwks_timeout_seconds)
+            jwks = JwksCache(
+                settings.jwt_jwks_url,
+                client,
+                ttl=settings.jwt_jwks_ttl_seconds,
+                min_refresh=settings.jwt_jwks_min_refresh_seconds,
+            )
+        return cls(settings, jwks)
+
+    async def aclose(self) -> None:
+        if self.jwks is not None:
+            await self.jwks.client.aclose()
 
     def issue(self, driver_id: str, ttl_seconds: int = 24 * 3600) -> str:
+        """A development token signed with the HS256 secret."""
         now = int(time.time())
         claims: dict[str, object] = {"sub": driver_id, "iat": now, "exp": now + ttl_seconds}
         if self.settings.jwt_issuer:
@@ -25,26 +67,44 @@ class DriverAuth:
             claims["aud"] = self.settings.jwt_audience
         return jwt.encode(claims, self.settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
+    async def authenticate(self, value: str | None) -> tuple[str, float | None]:
+        """The driver id and token expiry for an ``Authorization`` value, reading the
+        identity provider's keys when needed; raises Unauthenticated."""
+        token = _bearer(value)
+        header = _header(token)
+        key: str | PyJWK
+        if self.jwks is not None:
+            key = await self.jwks.key(_kid(header))
+        else:
+            key = self.settings.jwt_secret.get_secret_value()
+        return self._decode(token, key)
+
     def verify_header(self, value: str | None) -> tuple[str, float | None]:
-        """The driver id and token expiry for an ``Authorization`` value; raises Unauthenticated."""
-        if not value:
-            raise Unauthenticated("sign in: no Authorization bearer token")
-        scheme, _, token = value.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("Authorization must be 'Bearer <token>'")
-        return self.verify(token.strip())
+        """As :meth:`authenticate`, with the keys already cached (no request)."""
+        token = _bearer(value)
+        return self.verify(token)
 
     def verify(self, token: str) -> tuple[str, float | None]:
+        key: str | PyJWK | None
+        if self.jwks is not None:
+            key = self.jwks.cached(_kid(_header(token)))
+            if key is None:
+                raise Unauthenticated("the token is not valid")
+        else:
+            key = self.settings.jwt_secret.get_secret_value()
+        return self._decode(token, key)
+
+    def _decode(self, token: str, key: str | PyJWK) -> tuple[str, float | None]:
         s = self.settings
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
-                s.jwt_secret.get_secret_value(),
-                algorithms=[a for a in s.jwt_algorithms if a.startswith("HS")] or ["HS256"],
+                key,
+                algorithms=self.algorithms,
                 issuer=s.jwt_issuer,
                 audience=s.jwt_audience,
                 options={"require": ["sub", "exp"], "verify_aud": s.jwt_audience is not None},
-                leeway=5,
+                leeway=s.jwt_leeway_seconds,
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
@@ -55,3 +115,26 @@ class DriverAuth:
             raise Unauthenticated("the token has no subject")
         exp = claims.get("exp")
         return sub, float(exp) if isinstance(exp, int | float) else None
+
+
+def _bearer(value: str | None) -> str:
+    if not value:
+        raise Unauthenticated("sign in: no Authorization bearer token")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization must be 'Bearer <token>'")
+    return token.strip()
+
+
+def _header(token: str) -> dict[str, Any]:
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthenticated("the token is not valid") from None
+
+
+def _kid(header: dict[str, Any]) -> str:
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise Unauthenticated("the token is not valid")
+    return kid

@@ -117,7 +117,9 @@ async def open_services(
         hub = LiveHub(settings, redis, records, adapters)
         await hub.start()
         stack.push_async_callback(hub.aclose)
-        yield Services(settings, redis, records, adapters, hub, DriverAuth(settings))
+        auth = DriverAuth.from_settings(settings)
+        stack.push_async_callback(auth.aclose)
+        yield Services(settings, redis, records, adapters, hub, auth)
 
 
 async def _close_client(client: httpx.AsyncClient) -> None:

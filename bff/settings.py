@@ -24,12 +24,17 @@ class Settings(BaseSettings):
     redis_data_dir: str | None = None
     redis_pool_size: int = 2  # plus one pub/sub connection per process
 
-    # Driver auth
+    # Driver auth: HS256 with ``jwt_secret`` (development) or, once ``jwt_jwks_url`` is
+    # set, only the asymmetric algorithms with the identity provider's published keys.
     jwt_secret: SecretStr = SecretStr("dev-secret-change-me-0123456789abcdef")
-    jwt_algorithms: list[str] = ["HS256"]
+    jwt_algorithms: list[str] = ["HS256", "RS256", "ES256"]
     jwt_jwks_url: str | None = None
+    jwt_jwks_ttl_seconds: float = 300.0  # keys are re-read this often
+    jwt_jwks_min_refresh_seconds: float = 10.0  # an unknown kid re-reads at most this often
+    jwt_jwks_timeout_seconds: float = 5.0
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
+    jwt_leeway_seconds: int = 5  # clock skew allowed on exp and nbf
 
     # Providers: "sandbox" runs the bundled simulators; "live" uses the URLs below.
     providers: Literal["sandbox", "live"] = "sandbox"
@@ -55,6 +60,10 @@ class Settings(BaseSettings):
     roaming_timeout_seconds: float = 5.0
 
     upstream_retries: int = 2
+    # Circuit breaker per provider and process: open after this many failures in a row,
+    # fail fast while open, then let one trial call through.
+    circuit_failure_threshold: int = 5
+    circuit_open_seconds: float = 30.0
 
     # Session rules (seed 001)
     start_timeout_seconds: float = 120.0
@@ -67,6 +76,7 @@ class Settings(BaseSettings):
     poll_lease_seconds: float = 15.0
     ws_ping_interval_seconds: float = 20.0
     subscriber_buffer: int = 1
+    redis_reconnect_max_seconds: float = 1.0  # pub/sub reconnect backoff ceiling
     webhook_max_bytes: int = 64 * 1024
     webhook_tolerance_seconds: int = 300
 
@@ -75,7 +85,8 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
-    mutation_rate_per_minute: int = 60
+    mutation_rate_per_minute: int = 60  # per driver, all replicas; also the burst
+    max_operations_per_socket: int = 50  # operations in flight on one websocket
     graphiql: bool = True
     introspection: bool = True
     allowed_origins: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import redis
 
+from tests.figures import figures, pytest_configure, pytest_terminal_summary  # noqa: F401
 from tests.support import GraphQLClient, Server
 
 REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

@@ -25,6 +25,7 @@ class Context:
     failures: ProviderFailures = field(default_factory=ProviderFailures)
     connection_params: dict[str, Any] | None = None
     _driver: tuple[str, float | None] | None = None
+    _auth_error: Unauthenticated | None = None
     _loaders: Loaders | None = None
 
     @property
@@ -37,15 +38,36 @@ class Context:
         """New loaders for one subscription event."""
         return Loaders(self.services, ProviderFailures())
 
+    @property
+    def token_expires_at(self) -> float | None:
+        return self._driver[1] if self._driver else None
+
+    def _credentials(self) -> str | None:
+        value = self.authorization
+        if value is None and self.connection_params is not None:
+            raw = self.connection_params.get("authorization") or self.connection_params.get(
+                "Authorization"
+            )
+            value = raw if isinstance(raw, str) else None
+        return value
+
+    async def authenticate(self) -> None:
+        """Verify the credentials now, when there are any (reading the identity
+        provider's keys if needed); :meth:`driver_id` then answers from memory."""
+        value = self._credentials()
+        if self._driver is not None or self._auth_error is not None or value is None:
+            return
+        try:
+            self._driver = await self.services.auth.authenticate(value)
+        except Unauthenticated as exc:
+            self._auth_error = exc
+
     def driver_id(self) -> str:
         """The signed-in driver, or ``Unauthenticated``."""
         if self._driver is None:
-            value = self.authorization
-            if value is None and self.connection_params is not None:
-                raw = self.connection_params.get("authorization") or self.connection_params.get(
-                    "Authorization"
-                )
-                value = raw if isinstance(raw, str) else None
+            if self._auth_error is not None:
+                raise Unauthenticated(self._auth_error.message)
+            value = self._credentials()
             if value is None:
                 raise Unauthenticated("sign in: no Authorization bearer token")
             self._driver = self.services.auth.verify_header(value)

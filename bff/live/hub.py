@@ -61,6 +61,7 @@ class LiveHub:
             redis,
             key_of=message_key,
             max_keys=SUBSCRIBER_MAX_KEYS,
+            backoff_max=settings.redis_reconnect_max_seconds,
             client_name=f"bff-pubsub:{os.getpid()}",
         )
         self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))

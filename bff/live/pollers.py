@@ -10,6 +10,10 @@ A lease in Redis (``SET lease:poll:{key} NX PX``) lets one replica poll a sessio
 interval; a sliding-window budget per provider, shared in Redis, keeps all replicas
 together under the provider's rate limit (Plugchoice: 30 show calls a minute). A session
 leaves the live set when final, or when nothing changed for ``give_up_seconds``.
+
+After Redis trouble (webhooks answered 503 meanwhile, and Plugsurfing never resends) the
+first good round is a catch-up: every live session is due, quiet or not, and a lease this
+replica left behind in the aborted round is taken back at once instead of waiting it out.
 """
 
 from __future__ import annotations
@@ -53,6 +57,13 @@ redis.call('ZADD', KEYS[1], t, ARGV[2])
 redis.call('PEXPIRE', KEYS[1], 61000)
 return 1
 """
+# Take a poll lease that is free or already ours (left by a round Redis cut short).
+_LEASE = """
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
 # Shorten our own lease (after a poll) so the next interval may poll again.
 _SHORTEN = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -88,6 +99,9 @@ class Poller:
         self._token = uuid.uuid4().hex
         self._task: asyncio.Task[None] | None = None
         self._take = redis.register_script(_TAKE)
+        self._lease_script = redis.register_script(_LEASE)
+        self._catch_up = False  # Redis failed us: the next round polls every live session
+        self._polling: set[tuple[Provider, str]] = set()  # in flight in this process
         self._shorten = redis.register_script(_SHORTEN)
 
     def start(self) -> None:
@@ -107,6 +121,7 @@ class Poller:
             try:
                 await self.poll_once()
             except (RedisError, OSError) as exc:
+                self._catch_up = True
                 log.warning("poll round failed: %s", exc)
             except Exception:  # the poller must outlive any one bad round
                 log.exception("poll round failed")
@@ -114,23 +129,36 @@ class Poller:
 
     async def poll_once(self) -> list[tuple[Provider, str]]:
         """One round; the sessions it refreshed (or tried to)."""
-        quiet = self.settings.quiet_poll_after_seconds
+        catch_up = self._catch_up
+        quiet = None if catch_up else self.settings.quiet_poll_after_seconds
         due: list[tuple[Provider, str]] = []
         for provider in self.providers:
             rows = await self.store.live_sessions(
                 provider, None if provider in NO_WEBHOOKS else quiet
             )
             for session_id, _ in rows:  # oldest first: they get the budget first
+                if (provider, session_id) in self._polling:
+                    continue
                 if not await self._lease(provider, session_id):
                     continue
                 if not await self._budget(provider):
                     await self.redis.delete(_lease_key(provider, session_id))
                     break
                 due.append((provider, session_id))
+        if catch_up:
+            log.info("poll catch-up after Redis trouble: %d sessions", len(due))
+            self._catch_up = False
         await asyncio.gather(*(self._poll(p, sid) for p, sid in due))
         return due
 
     async def _poll(self, provider: Provider, session_id: str) -> None:
+        self._polling.add((provider, session_id))
+        try:
+            await self._poll_one(provider, session_id)
+        finally:
+            self._polling.discard((provider, session_id))
+
+    async def _poll_one(self, provider: Provider, session_id: str) -> None:
         async with self._limit:
             try:
                 snap = await self.store.get_snapshot(provider, session_id)
@@ -157,6 +185,7 @@ class Poller:
                     keys=[_lease_key(provider, session_id)], args=[self._token, lease_ms]
                 )
             except (RedisError, OSError) as exc:
+                self._catch_up = True
                 log.warning("poll of %s:%s failed: %s", provider, session_id, exc)
             except Exception:
                 log.exception("poll of %s:%s failed", provider, session_id)
@@ -166,7 +195,9 @@ class Poller:
 
     async def _lease(self, provider: Provider, session_id: str) -> bool:
         ms = max(1, int(self.settings.poll_lease_seconds * 1000))
-        got = await self.redis.set(_lease_key(provider, session_id), self._token, nx=True, px=ms)
+        got = await self._lease_script(
+            keys=[_lease_key(provider, session_id)], args=[self._token, ms]
+        )
         return bool(got)
 
     async def _budget(self, provider: Provider) -> bool:

@@ -2,12 +2,16 @@
 
 Reads (``idempotent=True``) are retried with exponential backoff on connection errors,
 timeouts, 429 and 5xx; writes are sent once. Every failure leaves as a
-:class:`bff.errors.ProviderError`; response bodies are never put in messages.
+:class:`bff.errors.ProviderError`; response bodies are never put in messages. With a
+:class:`~bff.providers.circuit.CircuitBreaker`, each attempt reports to it and an open
+circuit fails at once without sending anything.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -27,6 +31,7 @@ from bff.errors import (
     ProviderUnavailable,
 )
 from bff.observability.upstream import note_upstream_failure
+from bff.providers.circuit import CircuitBreaker
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +69,17 @@ def translate_status(provider: str, response: httpx.Response) -> ProviderError |
 class ProviderHttp:
     """An httpx client bound to one provider, with its retry policy."""
 
-    def __init__(self, provider: str, client: httpx.AsyncClient, retries: int = 2) -> None:
+    def __init__(
+        self,
+        provider: str,
+        client: httpx.AsyncClient,
+        retries: int = 2,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         self.provider = provider
         self.client = client
         self.retries = retries
+        self.breaker = breaker
 
     async def request(
         self,
@@ -102,6 +114,45 @@ class ProviderHttp:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
+        self, method: str, url: str, ok_statuses: tuple[int, ...], **kwargs: Any
+    ) -> httpx.Response:
+        breaker = self.breaker
+        if breaker is None:
+            return await self._attempt(method, url, ok_statuses, **kwargs)
+        if not breaker.allow():
+            # Not retryable: the retries would find it open too.
+            raise ProviderUnavailable(self.provider, f"{self.provider} is unavailable")
+        started = time.monotonic()
+        try:
+            response = await self._attempt(method, url, ok_statuses, **kwargs)
+        except _Retryable as exc:
+            if isinstance(exc.error, ProviderUnavailable):
+                breaker.failure()
+            else:
+                breaker.abandoned()  # a 429: alive, but no verdict
+            raise
+        except ProviderUnavailable:  # e.g. the token endpoint of the auth flow
+            breaker.failure()
+            raise
+        except ProviderError:
+            breaker.success()  # a 4xx is an answer
+            raise
+        except asyncio.CancelledError:
+            # The caller's time budget ran out: as good as a timeout once the attempt
+            # has taken the client's own timeout.
+            timeout = self.client.timeout.read
+            if timeout is not None and time.monotonic() - started >= timeout:
+                breaker.failure()
+            else:
+                breaker.abandoned()
+            raise
+        except BaseException:
+            breaker.abandoned()
+            raise
+        breaker.success()
+        return response
+
+    async def _attempt(
         self, method: str, url: str, ok_statuses: tuple[int, ...], **kwargs: Any
     ) -> httpx.Response:
         try:

@@ -28,6 +28,7 @@ from bff.domain.model import (
 )
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
+from bff.providers.circuit import CircuitBreaker
 from bff.providers.http import ProviderHttp
 from bff.providers.plugchoice.client import PlugchoiceClient
 from bff.providers.plugchoice.constants import PROVIDER_NAME
@@ -189,5 +190,8 @@ def build_plugchoice_adapter(
         transport=transport,
         headers={"Accept": "application/json", "User-Agent": "charging-bff"},
     )
-    http = ProviderHttp(PROVIDER_NAME, client, retries=settings.upstream_retries)
+    breaker = CircuitBreaker(
+        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
+    )
+    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
     return PlugchoiceAdapter(PlugchoiceClient(http)), client

@@ -23,6 +23,7 @@ from bff.domain.model import (
 )
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
+from bff.providers.circuit import CircuitBreaker
 from bff.providers.http import ProviderHttp
 from bff.providers.plugsurfing.auth import plugsurfing_auth
 from bff.providers.plugsurfing.client import PlugsurfingClient
@@ -207,5 +208,8 @@ def build_plugsurfing_adapter(
         auth=auth,
         headers={"accept": "application/json"},
     )
-    http = ProviderHttp(PROVIDER_NAME, client, retries=settings.upstream_retries)
+    breaker = CircuitBreaker(
+        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
+    )
+    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
     return PlugsurfingAdapter(http), client

@@ -20,6 +20,7 @@ from bff.domain.model import (
 )
 from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
+from bff.providers.circuit import CircuitBreaker
 from bff.providers.http import ProviderHttp
 from bff.providers.roaming import mappers
 from bff.providers.roaming.client import RoamingClient
@@ -155,6 +156,9 @@ def build_roaming_adapter(
     client = httpx.AsyncClient(
         base_url=base_url, timeout=settings.roaming_timeout_seconds, transport=transport
     )
-    http = ProviderHttp(PROVIDER_NAME, client, retries=settings.upstream_retries)
+    breaker = CircuitBreaker(
+        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
+    )
+    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
     roaming = RoamingClient(http, settings.roaming_jwt_secret.get_secret_value())
     return RoamingAdapter(roaming), client

@@ -1,0 +1,64 @@
+"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck} [--quick]``
+
+Runs the chosen benchmarks, each in its own fresh set of processes, prints a progress
+line per step on stderr and writes the results to ``BENCHMARKS.md`` (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import resource
+import shlex
+import sys
+from pathlib import Path
+
+from bench.config import Config
+from bench.report import Section, document, progress
+
+SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck"]
+
+PREAMBLE = """
+Peer-relative benchmarks of the BFF (issue 7). Every comparison is made in one run, side
+by side, as a ratio to its floor: Strawberry's trivial query on the same server, the
+slowest upstream, Redis itself. `bench/` starts its own `redis-server`, the provider
+sandboxes (`bff sandbox`, a separate process) and `bff serve` workers on 127.0.0.1,
+drives a load bounded in count and in time, and measures the server process from
+`/proc/<pid>` (CPU as utime + stime, RSS).
+"""
+
+
+def raise_fd_limit() -> None:
+    """Thousands of sockets need file descriptors: lift the soft limit to the hard one."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("what", nargs="+", choices=["all", *SCENARIOS])
+    parser.add_argument("--quick", action="store_true", help="short durations (development)")
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions per figure")
+    parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the tables")
+    args = parser.parse_args(argv)
+    raise_fd_limit()
+    names = SCENARIOS if "all" in args.what else [s for s in SCENARIOS if s in args.what]
+    cfg = Config(quick=args.quick, repeats=args.repeats)
+    sections: list[Section] = []
+    for name in names:
+        progress(f"{name}: starting")
+        module = importlib.import_module(f"bench.scenarios.{name}")
+        sections.append(module.run(cfg))
+        progress(f"{name}: done")
+    command = "python -m bench.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    text = document(command, cfg.repeats, sections, PREAMBLE)
+    Path(args.out).write_text(text)
+    progress(f"wrote {args.out}")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
