@@ -11,6 +11,10 @@ class Config:
 
     quick: bool = False
     repeats: int = 3
+    #: Subscriber counts for the subscription benchmarks (empty: the default per mode).
+    sizes: tuple[int, ...] = ()
+    #: Subscription cases to run: "one" (one session), "own" (each its own session).
+    modes: tuple[str, ...] = ("one", "own")
 
     def seconds(self, full: float, quick: float) -> float:
         return quick if self.quick else full

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,17 +77,19 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 async def run_load(
     port: int,
-    request: bytes,
+    request: bytes | Callable[[], bytes],
     *,
     seconds: float,
     concurrency: int,
     max_requests: int = 1_000_000,
     check: bytes | None = None,
 ) -> LoadResult:
-    """``concurrency`` connections sending ``request`` back to back for ``seconds``.
+    """``concurrency`` connections sending ``request`` (or what it makes, afresh each
+    time) back to back for ``seconds``.
 
-    A response that is not 200 (or lacks ``check``) counts as an error.
+    A response that is not 200 (or lacks ``check``, or has ``errors``) counts as an error.
     """
+    make = request if callable(request) else (lambda: request)
     result = LoadResult()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
@@ -97,8 +100,9 @@ async def run_load(
         try:
             while loop.time() < deadline and budget[0] > 0:
                 budget[0] -= 1
+                data = make()
                 t0 = time.perf_counter()
-                writer.write(request)
+                writer.write(data)
                 status, body = await _read_response(reader)
                 result.latencies.append(time.perf_counter() - t0)
                 result.requests += 1

@@ -42,10 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short durations (development)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions per figure")
     parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the tables")
+    parser.add_argument("--sizes", default="", help="subscriber counts, e.g. 1000,5000")
+    parser.add_argument("--modes", default="one,own", help="subscription cases: one,own")
     args = parser.parse_args(argv)
     raise_fd_limit()
     names = SCENARIOS if "all" in args.what else [s for s in SCENARIOS if s in args.what]
-    cfg = Config(quick=args.quick, repeats=args.repeats)
+    cfg = Config(
+        quick=args.quick,
+        repeats=args.repeats,
+        sizes=tuple(int(x) for x in args.sizes.split(",") if x),
+        modes=tuple(m for m in args.modes.split(",") if m),
+    )
     sections: list[Section] = []
     for name in names:
         progress(f"{name}: starting")

@@ -130,6 +130,13 @@ class Stack:
         for b in self.bffs:
             b.start()
 
+    def restart_bff(self) -> None:
+        """A fresh first worker (same port, Redis and sandboxes): clean CPU and memory."""
+        old = self.bffs[0]
+        old.stop()
+        self.bffs[0] = BffProc(old.env, old.port)
+        self.bffs[0].start()
+
     def stop(self) -> None:
         for b in self.bffs:
             b.stop()

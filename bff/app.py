@@ -23,9 +23,10 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from bff.errors import Unauthenticated
+from bff.gc_tuning import tune_gc
 from bff.graphql.context import Context
+from bff.graphql.live_transport import LiveGraphQL
 from bff.graphql.persisted import open_persisted_queries
-from bff.graphql.persisted_view import PersistedQueryGraphQL
 from bff.graphql.schema import build_schema
 from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
@@ -35,13 +36,13 @@ from bff.sandbox.common import SandboxConfig
 from bff.sandbox.server import Sandboxes
 from bff.services import Services, open_services
 from bff.settings import Settings
-from bff.sockets import OpenSockets, origin_allowed
+from bff.sockets import OpenSockets
 from bff.web import GraphiQLPage, web_routes
 
 log = logging.getLogger(__name__)
 
 
-class BFFGraphQL(PersistedQueryGraphQL):
+class BFFGraphQL(LiveGraphQL):
     """Strawberry's ASGI view with our context, websocket auth and server pings (and
     persisted queries once the lifespan attaches the store)."""
 
@@ -51,6 +52,9 @@ class BFFGraphQL(PersistedQueryGraphQL):
             graphql_ide="graphiql" if settings.graphiql else None,
             subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
             max_subscriptions_per_connection=settings.max_operations_per_socket,
+            # Cross-origin browser websockets get 403 unless listed (same-origin pages,
+            # like our GraphiQL, and clients without an Origin, like the apps, pass).
+            allowed_origins=settings.allowed_origins,
         )
         self.settings = settings
         self.graphiql_page = GraphiQLPage() if settings.graphiql else None
@@ -59,10 +63,6 @@ class BFFGraphQL(PersistedQueryGraphQL):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             await super().__call__(scope, receive, send)
-            return
-        if not origin_allowed(scope, self.settings.allowed_origins):
-            log.info("websocket refused: origin not allowed")
-            await WebSocket(scope, receive, send).close()  # before accept: HTTP 403
             return
         try:
             await super().__call__(scope, receive, send)
@@ -171,6 +171,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             view.persisted = await open_persisted_queries(settings, services.redis, metrics)
             if sandboxes:
                 await sandboxes.start()
+            tune_gc()  # after start-up: what exists now lives as long as the process
             try:
                 yield
             finally:

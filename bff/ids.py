@@ -47,7 +47,9 @@ def decode(value: str, expected: str | None = None, field: str = "id") -> Global
         type_, provider, *parts = data
         if type_ not in _TYPES or len(parts) != _TYPES[type_]:
             raise ValueError
-        if not all(isinstance(p, str) and p for p in parts):
+        # "." and ".." would be path segments to the providers' URLs (and dot segments
+        # are resolved before sending): another resource than the one named.
+        if not all(isinstance(p, str) and p.strip(".") for p in parts):
             raise ValueError
         gid = GlobalId(type_, Provider(provider), tuple(parts))
     except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 
 from bff.auth import DriverAuth
 from bff.domain.model import Provider
@@ -81,6 +83,10 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         socket_connect_timeout=2,
         health_check_interval=15,
         client_name=f"bff:{os.getpid()}",
+        # A pooled connection from before a Redis restart fails its next command; one
+        # quick retry on a fresh connection instead of an error (redis-py's pool from a
+        # URL retries nothing by default).
+        retry=Retry(ExponentialBackoff(cap=0.25, base=0.02), 2),
     )
     redis = Redis(connection_pool=pool)
     try:

@@ -1,21 +1,14 @@
-"""Guards of the GraphQL websocket: who may open one, and closing those open at shutdown.
+"""The open GraphQL websockets of this process, closed with 1012 at shutdown.
 
-- Browsers send ``Origin`` on a websocket handshake but apply no CORS to it: any page
-  could open a socket to us. A handshake from an Origin that is neither this server
-  itself (our GraphiQL page) nor in ``allowed_origins`` is refused with 403. No
-  ``Origin`` at all means no browser (the mobile apps): allowed, the token decides.
-- :class:`OpenSockets` remembers the accepted sockets so that shutdown closes those
-  still open with 1012 (service restart), which graphql-ws clients answer by
-  reconnecting -- to another replica. uvicorn already does this before the app's
-  lifespan ends; this covers servers that do not.
+1012 (service restart) is what graphql-ws clients answer by reconnecting -- to another
+replica. uvicorn already closes its sockets with 1012 before the app's lifespan ends;
+this covers servers that do not, and whatever is still open when the lifespan ends.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
-from urllib.parse import urlsplit
 
 from starlette.types import Scope
 from starlette.websockets import WebSocket, WebSocketState
@@ -24,26 +17,6 @@ log = logging.getLogger(__name__)
 
 #: graphql-ws treats it as retryable: "the server is restarting, come back".
 SERVICE_RESTART = 1012
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key.lower() == name:
-            return bytes(value).decode("latin-1")
-    return None
-
-
-def origin_allowed(scope: Scope, allowed: Sequence[str]) -> bool:
-    """Whether a websocket handshake may proceed (see the module docstring)."""
-    origin = _header(scope, b"origin")
-    if origin is None:
-        return True
-    origin = origin.strip()
-    if "*" in allowed or origin in allowed:
-        return True
-    host = _header(scope, b"host")
-    netloc = urlsplit(origin).netloc if "://" in origin else ""
-    return bool(host and netloc and netloc.lower() == host.strip().lower())
 
 
 class OpenSockets:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from bff.errors import Unauthenticated
+from bff.graphql.live import LiveRun
 from bff.graphql.loaders import Loaders
 from bff.service.partial import ProviderFailures
 from bff.services import Services
@@ -27,6 +28,8 @@ class Context:
     _driver: tuple[str, float | None] | None = None
     _auth_error: Unauthenticated | None = None
     _loaders: Loaders | None = None
+    #: Set by the shared-subscription transport for the runs it makes (bff.graphql.live).
+    live: LiveRun | None = None
 
     @property
     def loaders(self) -> Loaders:

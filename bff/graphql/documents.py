@@ -12,7 +12,7 @@ the query text (whose hash Python caches) and the rules are built once per schem
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse
@@ -57,7 +57,7 @@ class KnownDocuments:
         self.hits = 0
         self.misses = 0
 
-    def parse(self, query: str, options: dict[str, Any]) -> DocumentNode:
+    def parse(self, query: str, options: Mapping[str, Any]) -> DocumentNode:
         """The document of ``query``; a syntax error raises (and is not cached)."""
         key = (query, *sorted(options.items()))
         doc: DocumentNode | None = self._docs.get(key)
@@ -69,7 +69,7 @@ class KnownDocuments:
     def validate(
         self,
         query: str,
-        options: dict[str, Any],
+        options: Mapping[str, Any],
         schema: Any,
         document: DocumentNode,
         rules: tuple[type[ASTValidationRule], ...],

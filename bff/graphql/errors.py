@@ -78,6 +78,14 @@ def as_graphql_error(error: BFFError) -> GraphQLError:
 class ErrorShaping(SchemaExtension):
     """Shapes every error of an operation (see the module docstring)."""
 
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        # Websocket results (each subscription event, and the error that ends a stream)
+        # are sent before ``on_operation`` unwinds: shape them on their way out.
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [to_graphql_error(e) for e in errors]
+        yield
+
     def on_operation(self) -> Iterator[None]:
         yield
         result = self.execution_context.result

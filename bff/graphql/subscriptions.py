@@ -1,6 +1,9 @@
 """Subscriptions: the live charging screen and the driver's session list.
 
-Each event gets fresh dataloaders; ownership is checked before anything is sent.
+Each event gets fresh dataloaders; ownership is checked before anything is sent. Under
+the shared-subscription transport (``info.context.live``, see :mod:`bff.graphql.live`)
+a run either follows the channel for everyone who asked the same (no catch-up) or reads
+one subscriber's current state (catch-up only); outside it, a run does both.
 """
 
 from __future__ import annotations
@@ -36,7 +39,11 @@ class Subscription:
         except BFFError as exc:
             raise as_graphql_error(exc) from None
         timeout = services.settings.start_timeout_seconds
-        async with services.hub.watch_session(gid.provider, gid.key) as updates:
+        run = ctx.live
+        options = run.watch_options() if run is not None else {}
+        async with services.hub.watch_session(gid.provider, gid.key, **options) as updates:
+            if run is not None:
+                run.subscribed()
             async for session in updates:
                 record = await services.records.get(gid.provider, gid.key)
                 yield ChargingSession.of(
@@ -52,7 +59,11 @@ class Subscription:
             raise as_graphql_error(exc) from None
         services = ctx.services
         timeout = services.settings.start_timeout_seconds
-        async with services.hub.watch_driver(driver) as updates:
+        run = ctx.live
+        options = run.watch_options() if run is not None else {}
+        async with services.hub.watch_driver(driver, **options) as updates:
+            if run is not None:
+                run.subscribed()
             async for session in updates:
                 record = await services.records.get(session.provider, session.id)
                 if record is not None and record.driver_id != driver:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -157,23 +157,39 @@ class LiveHub:
 
     @asynccontextmanager
     async def watch_session(
-        self, provider: Provider, session_id: str
+        self,
+        provider: Provider,
+        session_id: str,
+        *,
+        initial: bool = True,
+        live: bool = True,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
     ) -> AsyncIterator[AsyncIterator[ChargingSession]]:
-        """The session's current snapshot (if any), then each newer one."""
+        """The session's current snapshot (if any), then each newer one (see
+        :func:`~bff.live.watch.follow` for the keywords)."""
         keys = [session_key(provider, session_id)]
 
         async def read() -> list[Snapshot]:
             return [s for s in await self.store.get_snapshots(keys) if s is not None]
 
         async with self.broker.subscribe(session_channel(provider, session_id)) as sub:
-            updates = follow(sub, read, since=None)
+            updates = follow(
+                sub, read, since=None, initial=initial, live=live, on_snapshot=on_snapshot
+            )
             try:
                 yield updates
             finally:
                 await updates.aclose()
 
     @asynccontextmanager
-    async def watch_driver(self, driver_id: str) -> AsyncIterator[AsyncIterator[ChargingSession]]:
+    async def watch_driver(
+        self,
+        driver_id: str,
+        *,
+        initial: bool = True,
+        live: bool = True,
+        on_snapshot: Callable[[Snapshot], None] | None = None,
+    ) -> AsyncIterator[AsyncIterator[ChargingSession]]:
         """The driver's live sessions now, then every newer state of any of their
         sessions (including one that ends or starts later)."""
 
@@ -181,7 +197,14 @@ class LiveHub:
             return await self.store.driver_snapshots(driver_id)
 
         async with self.broker.subscribe(driver_channel(driver_id)) as sub:
-            updates = follow(sub, read, since=_now().timestamp())
+            updates = follow(
+                sub,
+                read,
+                since=_now().timestamp(),
+                initial=initial,
+                live=live,
+                on_snapshot=on_snapshot,
+            )
             try:
                 yield updates
             finally:

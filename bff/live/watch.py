@@ -5,6 +5,10 @@ last sent state is tracked, so there are no duplicates and never an older state 
 newer one (ordered by the provider's ``observed_at``, then the snapshot's version). On
 :data:`~bff.live.subscription.RESYNC` (the broker reconnected, or a slow reader's buffer
 overflowed) the snapshots are read again.
+
+Shared subscriptions split the two halves: one follower per distinct subscription reads
+only the channel (``initial=False``), and each subscriber reads its own catch-up
+(``live=False``); ``on_snapshot`` tells them which snapshot each session came from.
 """
 
 from __future__ import annotations
@@ -23,11 +27,21 @@ log = logging.getLogger(__name__)
 
 
 async def follow(
-    sub: Subscription, read: Callable[[], Awaitable[list[Snapshot]]], since: float | None
+    sub: Subscription,
+    read: Callable[[], Awaitable[list[Snapshot]]],
+    since: float | None,
+    *,
+    initial: bool = True,
+    live: bool = True,
+    on_snapshot: Callable[[Snapshot], None] | None = None,
 ) -> AsyncGenerator[ChargingSession, None]:
     """Snapshots from ``read()``, then from the subscription, each newer than the last
     one sent for its session. With ``since``, a session first seen final is skipped
-    unless it changed after ``since`` (a driver's history is not news)."""
+    unless it changed after ``since`` (a driver's history is not news).
+
+    ``initial=False`` skips the first read (later re-reads after RESYNC still happen);
+    ``live=False`` stops after it. ``on_snapshot`` is called with the snapshot of each
+    session just before it is yielded."""
     sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
 
     def fresh(snap: Snapshot) -> bool:
@@ -45,16 +59,23 @@ async def follow(
         sent[key] = (mark, s)
         return is_material_change(prev[1], s)
 
-    async def catch_up() -> list[ChargingSession]:
+    async def catch_up() -> list[Snapshot]:
         snaps = sorted(await read(), key=lambda x: x.changed_at)
-        return [x.session for x in snaps if fresh(x)]
+        return [x for x in snaps if fresh(x)]
 
-    for session in await catch_up():
-        yield session
+    if initial:
+        for snap in await catch_up():
+            if on_snapshot is not None:
+                on_snapshot(snap)
+            yield snap.session
+    if not live:
+        return
     async for item in sub:
         if isinstance(item, Resync):
-            for session in await catch_up():
-                yield session
+            for snap in await catch_up():
+                if on_snapshot is not None:
+                    on_snapshot(snap)
+                yield snap.session
             continue
         try:
             snap = decode_snapshot(item.message)
@@ -62,4 +83,6 @@ async def follow(
             log.warning("undecodable message on %s", item.channel)
             continue
         if fresh(snap):
+            if on_snapshot is not None:
+                on_snapshot(snap)
             yield snap.session

@@ -74,9 +74,7 @@ class CircuitBreaker:
 
     def failure(self) -> None:
         self.failures += 1
-        if self._trial or (
-            self._opened_at is None and 0 < self.failure_threshold <= self.failures
-        ):
+        if self._trial or (self._opened_at is None and 0 < self.failure_threshold <= self.failures):
             if not self._trial:
                 self.opened += 1
                 log.warning(

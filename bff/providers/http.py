@@ -98,7 +98,8 @@ class ProviderHttp:
         try:
             async for attempt in AsyncRetrying(
                 stop=stop_after_attempt(attempts),
-                wait=wait_exponential_jitter(multiplier=0.05, max=1.0),
+                # jitter defaults to up to 1 s a wait: far more than the backoff itself.
+                wait=wait_exponential_jitter(multiplier=0.05, max=1.0, jitter=0.05),
                 retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
                 reraise=False,
             ):

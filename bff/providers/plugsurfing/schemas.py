@@ -17,7 +17,10 @@ from pydantic.alias_generators import to_camel
 
 def _utc(value: datetime) -> datetime:
     # Naive provider timestamps are UTC by the API's contract.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00: pydantic reports ValueErrors only
+        raise ValueError("timestamp out of range") from None
 
 
 #: A provider timestamp (pydantic parses nanosecond fractions), normalized to UTC.

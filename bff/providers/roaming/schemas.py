@@ -33,7 +33,10 @@ def parse_utc(value: object) -> object:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # pydantic turns ValueErrors, not these, into a 400
+            raise ValueError("timestamp out of range") from None
     return value
 
 
@@ -87,10 +90,10 @@ class SessionStatusObject(WireModel):
 
     session_id: str
     status: str
-    energy_kwh: Decimal = Decimal(0)
+    energy_kwh: Decimal = Field(default=Decimal(0), ge=0)  # a meter never runs backwards
     cost: Decimal | None = None  # major units of ``currency``
     currency: CurrencyCode | None = None
-    duration_minutes: int | None = None
+    duration_minutes: int | None = Field(default=None, ge=0)
     start_time: UtcDateTime | None = None
 
 

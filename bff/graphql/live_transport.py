@@ -1,0 +1,210 @@
+"""graphql-transport-ws with shared subscriptions: one execution per update per distinct
+(operation, variables, driver), whatever the number of sockets that asked for it.
+
+A ``subscribe`` for a subscription operation joins the feed for its key
+(:mod:`bff.graphql.fanout`), then runs the resolver once on its own for the
+subscriber's checks and current state (sent as Strawberry sends any result), then sends
+the feed's serialized results that are newer than what it sent. Queries and mutations
+over the socket, and documents that do not parse, take Strawberry's own path.
+
+Shared runs execute on a twin of the schema without the per-operation metrics
+extension; the transport counts subscriptions, deliveries and errors per socket instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from contextlib import aclosing, suppress
+from typing import TYPE_CHECKING, Any
+
+import strawberry
+from graphql import GraphQLError, OperationType, get_operation_ast
+from starlette.websockets import WebSocketDisconnect
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    Operation,
+    _OperationStreamClosed,
+)
+from strawberry.types import ExecutionResult
+from strawberry.types.execution import PreExecutionError
+
+from bff.errors import Unauthenticated
+from bff.graphql.context import Context
+from bff.graphql.documents import KnownDocuments
+from bff.graphql.fanout import FeedKey, Feeds, Stream
+from bff.graphql.live import LiveRun
+from bff.graphql.persisted_view import PersistedQueryGraphQL, PersistedQueryWSHandler
+from bff.service.partial import ProviderFailures
+
+if TYPE_CHECKING:
+    from bff.observability.metrics import Metrics
+    from bff.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: How long a subscriber waits for a new feed to be subscribed to its channel.
+SETTLE_SECONDS = 15.0
+
+
+@dataclasses.dataclass
+class SharedSubscriptions:
+    """What the transport shares across the sockets of one view."""
+
+    feeds: Feeds
+    documents: KnownDocuments
+    schema: strawberry.Schema  # the view's schema without OperationMetrics
+    max_tokens: int
+
+
+class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
+    """Strawberry's graphql-transport-ws handler (with persisted queries), sharing
+    subscription executions through :class:`~bff.graphql.fanout.Feeds`."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        shared = getattr(self.view, "shared", None)
+        key = self._feed_key(shared, operation) if shared is not None else None
+        if shared is None or key is None:
+            await super().run_operation(operation)
+            return
+        try:
+            await self._run_shared(shared, key[0], key[1], operation)
+        except (_OperationStreamClosed, WebSocketDisconnected):
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
+
+    def _feed_key(
+        self, shared: SharedSubscriptions, operation: Operation[Context, None]
+    ) -> tuple[FeedKey, str | None] | None:
+        """The feed key and operation name of a subscription operation, else None."""
+        try:
+            doc = shared.documents.parse(operation.query, {"max_tokens": shared.max_tokens})
+            op = get_operation_ast(doc, operation.operation_name)
+            if op is None or op.operation is not OperationType.SUBSCRIPTION:
+                return None
+            driver = self.context.driver_id()
+            variables = json.dumps(operation.variables or {}, sort_keys=True, separators=(",", ":"))
+        except (GraphQLError, TypeError, ValueError, Unauthenticated):
+            return None  # Strawberry's path reports it (4400, or an error message)
+        name = op.name.value if op.name else None
+        return (operation.query, operation.operation_name, variables, driver), name
+
+    def _context(self, run: LiveRun) -> Context:
+        return dataclasses.replace(
+            self.context, live=run, failures=ProviderFailures(), _loaders=None
+        )
+
+    def _metrics(self) -> Metrics | None:
+        state = getattr(getattr(self.context.request, "app", None), "state", None)
+        return getattr(state, "metrics", None)
+
+    async def _stream(
+        self, shared: SharedSubscriptions, op: Operation[Context, None], run: LiveRun
+    ) -> Stream:
+        source: Stream = await shared.schema.subscribe(
+            op.query,
+            variable_values=op.variables,
+            context_value=self._context(run),
+            root_value=self.root_value,
+            operation_name=op.operation_name,
+        )
+        return source
+
+    async def _run_shared(
+        self,
+        shared: SharedSubscriptions,
+        key: FeedKey,
+        name: str | None,
+        operation: Operation[Context, None],
+    ) -> None:
+        metrics = self._metrics()
+        sink = shared.feeds.join(key, lambda run: self._stream(shared, operation, run))
+        if metrics is not None:
+            metrics.operation(name, "subscription", None)
+            metrics.subscription_started(name)
+        try:
+            await sink.feed.settled(SETTLE_SECONDS)
+            # This subscriber's own run: its checks and its current state.
+            run = LiveRun(initial=True)
+            source = await self._stream(shared, operation, run)
+            first = True
+            async with aclosing(source):
+                async for result in source:
+                    if first and isinstance(result, PreExecutionError):
+                        _count_errors(metrics, result)
+                        await self._handle_pre_execution_error(operation, result)
+                        return
+                    first = False
+                    if not isinstance(result, ExecutionResult):
+                        await self._reject_incremental_delivery(operation)
+                        return
+                    marked, run.event = run.event, None
+                    await operation.send_next(result)
+                    _count(metrics, name, result)
+                    if marked is not None:
+                        sink.record(marked)
+            if run.authorized:
+                prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+                while (texts := await sink.next_texts()) is not None:
+                    for text in texts:
+                        await self._send_text(operation, prefix + text + "}")
+                        if metrics is not None:
+                            metrics.delivered(name)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        finally:
+            shared.feeds.leave(sink)
+            if metrics is not None:
+                metrics.subscription_ended(name)
+
+    async def _send_text(self, operation: Operation[Context, None], text: str) -> None:
+        """A prepared ``next`` message, sent as it is (no per-socket encoding)."""
+        if operation.completed:
+            return
+        ws = self.websocket
+        if not isinstance(ws, ASGIWebSocketAdapter):  # pragma: no cover - other servers
+            await ws.send_json(json.loads(text))
+            return
+        try:
+            await ws.ws.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+
+def _count(metrics: Metrics | None, name: str | None, result: ExecutionResult) -> None:
+    if metrics is None:
+        return
+    if result.data is not None:
+        metrics.delivered(name)
+    _count_errors(metrics, result)
+
+
+def _count_errors(metrics: Metrics | None, result: Any) -> None:
+    if metrics is None:
+        return
+    for error in getattr(result, "errors", None) or ():
+        metrics.error((error.extensions or {}).get("code"))
+
+
+class LiveGraphQL(PersistedQueryGraphQL):
+    """The ASGI view with shared subscriptions (``settings`` must be set by the subclass)."""
+
+    graphql_transport_ws_handler_class = SharedSubscriptionsWSHandler
+    settings: Settings
+    _shared: SharedSubscriptions | None = None
+
+    @property
+    def shared(self) -> SharedSubscriptions:
+        if self._shared is None:
+            from bff.graphql.schema import build_schema
+
+            self._shared = SharedSubscriptions(
+                Feeds(), KnownDocuments(), build_schema(self.settings), self.settings.max_tokens
+            )
+        return self._shared
