@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -90,18 +90,24 @@ async def create_sessions(redis_url: str, drivers: list[str]) -> list[LiveSessio
 
 
 class Publisher:
-    """Publishes the next state of sessions straight into Redis (another replica's work)."""
+    """Publishes the next state of sessions straight into Redis (another replica's work);
+    with ``pad``, the provider's status word is that many characters longer."""
 
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, pad: int = 0) -> None:
         self.client = redis.Redis.from_url(redis_url)
+        self.pad = "x" * pad
+        self.last_at = 0.0
 
     def publish(self, batch: list[LiveSession]) -> None:
         pipe = self.client.pipeline(transaction=True)
-        now = time.time()
+        now = self.last_at = time.time()
         for s in batch:
             s.version += 1
             s.energy_wh += 7
-            snap = Snapshot(s.domain(now), s.version, s.driver, now)
+            session = s.domain(now)
+            if self.pad:
+                session = replace(session, provider_status=f"active {self.pad}")
+            snap = Snapshot(session, s.version, s.driver, now)
             payload = encode_snapshot(snap)
             pipe.set(f"snap:{session_key(Provider.ROAMING, s.sid)}", payload, ex=7 * DAY)
             pipe.publish(session_channel(Provider.ROAMING, s.sid), payload)

@@ -68,19 +68,24 @@ class Gql:
         data: dict[str, Any] = body["data"]
         return data
 
-    def connector(self, point: dict[str, float], provider: str, skip: int = 0) -> str:
+    def connectors(self, point: dict[str, float], provider: str) -> list[str]:
+        """Connector ids of remote-capable chargers of ``provider`` near ``point``: free
+        ones first, then occupied ones (a sandbox charger may show OCCUPIED when free)."""
         data = self.op("NearbyChargers", near=point, radiusMeters=2000, first=100)
-        found = [
-            x["id"]
-            for e in data["chargers"]["edges"]
-            for x in e["node"]["connectors"]
-            if e["node"]["provider"] == provider
-            and e["node"]["remoteStartStop"]
-            and x["status"] == "AVAILABLE"
-        ]
-        if not found:
-            raise RuntimeError(f"no free {provider} connector near {point}")
-        return str(found[skip % len(found)])
+        free, busy = [], []
+        for e in data["chargers"]["edges"]:
+            node = e["node"]
+            if node["provider"] != provider or not node["remoteStartStop"]:
+                continue
+            for x in node["connectors"]:
+                (free if x["status"] == "AVAILABLE" else busy).append(str(x["id"]))
+        if not free + busy:
+            raise RuntimeError(f"no {provider} connector near {point}")
+        return free + busy
+
+    def connector(self, point: dict[str, float], provider: str, skip: int = 0) -> str:
+        found = self.connectors(point, provider)
+        return found[skip % len(found)]
 
     def start(self, connector_id: str, **extra: Any) -> dict[str, Any]:
         for _ in range(20):

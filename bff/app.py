@@ -25,7 +25,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from bff.errors import Unauthenticated
 from bff.gc_tuning import tune_gc
 from bff.graphql.context import Context
-from bff.graphql.live_transport import LiveGraphQL
+from bff.graphql.live_view import LiveGraphQL
 from bff.graphql.persisted import open_persisted_queries
 from bff.graphql.schema import build_schema
 from bff.live.routes import webhook_routes

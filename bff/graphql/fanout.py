@@ -8,8 +8,9 @@
 
 A sink holds no payloads, only keys: a subscriber that falls behind sends the newest
 state of each session when it catches up, and memory does not grow with a reader that
-stops reading. The feed ends when its last sink leaves (its resolver's ``finally``
-leaves the Redis channel) or when its stream ends.
+stops reading. Delivery needs no task per subscriber (see :class:`Sink`). The feed ends
+when its last sink leaves (its resolver's ``finally`` leaves the Redis channel) or when
+its stream ends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
+from bff.graphql.eager import run_eagerly
 from bff.graphql.live import LiveRun, Mark, Marked
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 #: (query text, operation name, variables as canonical JSON, driver id)
 FeedKey = tuple[str, str | None, str, str]
 Stream = AsyncGenerator[Any, None]
+#: Sends one payload to the subscriber.
+Send = Callable[[str], Coroutine[Any, Any, None]]
+#: Ends the subscription, after sending the feed's failure if there is one.
+Finish = Callable[[str | None], Coroutine[Any, Any, None]]
 
 
 def payload_text(result: ExecutionResult) -> str:
@@ -51,23 +57,24 @@ class Entry:
 
 
 class Sink:
-    """One subscriber of a feed."""
+    """One subscriber of a feed.
 
-    __slots__ = ("_waiter", "ended", "feed", "pending", "sent")
+    Until :meth:`attach`, it only remembers which sessions changed (the subscriber is
+    still sending its own catch-up). Then each change is sent at once, eagerly (no task
+    per delivery); a send that has to wait, to a client that does not read, finishes in
+    a task while later changes wait here as keys.
+    """
+
+    __slots__ = ("_busy", "_ending", "_finish", "_send", "feed", "pending", "sent")
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
         self.pending: dict[str, None] = {}  # sessions changed since the last send, in order
         self.sent: dict[str, Mark] = {}
-        self._waiter: asyncio.Future[None] | None = None
-        self.ended = False
-
-    def notify(self, key: str | None = None) -> None:
-        if key is not None:
-            self.pending[key] = None
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
+        self._send: Send | None = None
+        self._finish: Finish | None = None
+        self._busy: asyncio.Task[None] | None = None
+        self._ending: asyncio.Task[None] | None = None
 
     def record(self, marked: Marked) -> None:
         """The subscriber sent this state itself (its catch-up)."""
@@ -75,41 +82,69 @@ class Sink:
         if prev is None or marked.mark > prev:
             self.sent[marked.key] = marked.mark
 
-    def _take(self) -> list[str]:
-        if not self.pending:
-            return []
-        keys = list(self.pending)
-        self.pending.clear()
-        out: list[str] = []
-        for key in keys:
-            entry = self.feed.latest.get(key)
-            if entry is None:
-                continue
-            prev = self.sent.get(key)
-            if prev is not None and entry.marked.mark <= prev:
-                continue
-            self.sent[key] = entry.marked.mark
-            out.append(entry.text)
-        return out
+    def attach(self, send: Send, finish: Finish) -> bool:
+        """Deliver from now on with ``send(payload)``; ``finish(failure)`` runs when the
+        feed ends. False when it has ended already."""
+        if self.feed.closed:
+            return False
+        self._send, self._finish = send, finish
+        self._flush()
+        return True
 
-    async def next_texts(self) -> list[str] | None:
-        """Payloads of states newer than sent, waiting for some; the feed's failure (if
-        it failed) once it has ended, then None."""
-        while True:
-            texts = self._take()
-            if texts:
-                return texts
-            if self.feed.closed:
-                if self.ended:
-                    return None
-                self.ended = True
-                failure = self.feed.failure
-                return [failure] if failure is not None else None
-            self._waiter = asyncio.get_running_loop().create_future()
+    def notify(self, key: str) -> None:
+        self.pending[key] = None
+        if self._send is not None and self._busy is None:
+            self._flush()
+
+    def detach(self) -> None:
+        self._send = self._finish = None
+        if self._busy is not None:
+            self._busy.cancel()
+
+    def _next(self) -> str | None:
+        key = next(iter(self.pending))
+        del self.pending[key]
+        entry = self.feed.latest.get(key)
+        if entry is None:
+            return None
+        prev = self.sent.get(key)
+        if prev is not None and entry.marked.mark <= prev:
+            return None
+        self.sent[key] = entry.marked.mark
+        return entry.text
+
+    def _flush(self) -> None:
+        while self.pending and self._send is not None and self._busy is None:
+            text = self._next()
+            if text is None:
+                continue
             try:
-                await self._waiter
-            finally:
-                self._waiter = None
+                task = run_eagerly(self._send(text))
+            except Exception:  # the socket is gone; its handler cleans up
+                self._send = None
+                return
+            if task is not None:
+                self._busy = task
+                task.add_done_callback(self._drained)
+
+    def _drained(self, task: asyncio.Task[None]) -> None:
+        self._busy = None
+        if task.cancelled() or task.exception() is not None:
+            self._send = None
+            return
+        self._flush()
+
+    def end(self) -> None:
+        """The feed ended: the subscriber sends its failure (if any) and completes."""
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            self._ending = asyncio.ensure_future(self._end(finish))
+
+    async def _end(self, finish: Finish) -> None:
+        if self._busy is not None:
+            await asyncio.wait([self._busy])
+        self._send = None
+        await finish(self.feed.failure)
 
 
 class Feed:
@@ -137,14 +172,14 @@ class Feed:
         if prev is not None and marked.mark <= prev.marked.mark:
             return
         self.latest[marked.key] = Entry(marked, text)
-        for sink in self.sinks:
+        for sink in tuple(self.sinks):
             sink.notify(marked.key)
 
     def end(self) -> None:
         self.closed = True
         self.run.ready.set()  # wake whoever waits for it to settle
-        for sink in self.sinks:
-            sink.notify()
+        for sink in list(self.sinks):
+            sink.end()
 
 
 class Feeds:
@@ -171,6 +206,7 @@ class Feeds:
     def leave(self, sink: Sink) -> None:
         feed = sink.feed
         feed.sinks.discard(sink)
+        sink.detach()
         if feed.sinks:
             return
         if self._feeds.get(feed.key) is feed:

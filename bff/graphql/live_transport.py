@@ -9,6 +9,7 @@ over the socket, and documents that do not parse, take Strawberry's own path.
 
 Shared runs execute on a twin of the schema without the per-operation metrics
 extension; the transport counts subscriptions, deliveries and errors per socket instead.
+The view that uses this handler is :class:`bff.graphql.live_view.LiveGraphQL`.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, Any
 
-import strawberry
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.websockets import WebSocketDisconnect
 from strawberry.asgi import ASGIWebSocketAdapter
@@ -28,20 +29,20 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
 from bff.errors import Unauthenticated
 from bff.graphql.context import Context
-from bff.graphql.documents import KnownDocuments
-from bff.graphql.fanout import FeedKey, Feeds, Stream
+from bff.graphql.fanout import FeedKey, Finish, Send, Sink, Stream
 from bff.graphql.live import LiveRun
-from bff.graphql.persisted_view import PersistedQueryGraphQL, PersistedQueryWSHandler
+from bff.graphql.persisted_view import PersistedQueryWSHandler
 from bff.service.partial import ProviderFailures
 
 if TYPE_CHECKING:
+    from bff.graphql.live_view import SharedSubscriptions
     from bff.observability.metrics import Metrics
-    from bff.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -49,19 +50,20 @@ log = logging.getLogger(__name__)
 SETTLE_SECONDS = 15.0
 
 
-@dataclasses.dataclass
-class SharedSubscriptions:
-    """What the transport shares across the sockets of one view."""
-
-    feeds: Feeds
-    documents: KnownDocuments
-    schema: strawberry.Schema  # the view's schema without OperationMetrics
-    max_tokens: int
-
-
 class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
     """Strawberry's graphql-transport-ws handler (with persisted queries), sharing
     subscription executions through :class:`~bff.graphql.fanout.Feeds`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Subscriptions whose sink delivers (no task of their own): id -> (sink, name).
+        self._attached: dict[str, tuple[Sink, str | None]] = {}
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        # Cancelled by now; kept, it would hold its CancelledError and traceback for the
+        # socket's lifetime (Strawberry's shutdown copes with None).
+        self.connection_init_timeout_task = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         shared = getattr(self.view, "shared", None)
@@ -94,6 +96,8 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         except (GraphQLError, TypeError, ValueError, Unauthenticated):
             return None  # Strawberry's path reports it (4400, or an error message)
         name = op.name.value if op.name else None
+        # One copy of the text for every subscription that sends it (not one per socket).
+        operation.query = sys.intern(operation.query)
         return (operation.query, operation.operation_name, variables, driver), name
 
     def _context(self, run: LiveRun) -> Context:
@@ -129,6 +133,7 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         if metrics is not None:
             metrics.operation(name, "subscription", None)
             metrics.subscription_started(name)
+        attached = False
         try:
             await sink.feed.settled(SETTLE_SECONDS)
             # This subscriber's own run: its checks and its current state.
@@ -150,23 +155,69 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
                     _count(metrics, name, result)
                     if marked is not None:
                         sink.record(marked)
-            if run.authorized:
-                prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
-                while (texts := await sink.next_texts()) is not None:
-                    for text in texts:
-                        await self._send_text(operation, prefix + text + "}")
-                        if metrics is not None:
-                            metrics.delivered(name)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            if not run.authorized:  # its error went out as a result
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+                return
+            send, finish = self._delivery(shared, operation, name, metrics)
+            # From here the sink delivers: this task ends, the subscription stays.
+            if sink.attach(send, finish):
+                self._attached[operation.id] = (sink, name)
+                attached = True
+            else:
+                await finish(sink.feed.failure)
         finally:
-            shared.feeds.leave(sink)
-            if metrics is not None:
-                metrics.subscription_ended(name)
+            if not attached:
+                shared.feeds.leave(sink)
+                if metrics is not None:
+                    metrics.subscription_ended(name)
 
-    async def _send_text(self, operation: Operation[Context, None], text: str) -> None:
-        """A prepared ``next`` message, sent as it is (no per-socket encoding)."""
-        if operation.completed:
+    def _delivery(
+        self,
+        shared: SharedSubscriptions,
+        operation: Operation[Context, None],
+        name: str | None,
+        metrics: Metrics | None,
+    ) -> tuple[Send, Finish]:
+        """How the feed's payloads reach this subscriber, and how it ends."""
+        prefix = '{"id":' + json.dumps(operation.id) + ',"type":"next","payload":'
+        counter = metrics.deliveries.labels(metrics.operation_label(name)) if metrics else None
+
+        async def send(payload: str) -> None:
+            if operation.completed:
+                return
+            await self._send_text(prefix + payload + "}")
+            if counter is not None:
+                counter.inc()
+
+        async def finish(failure: str | None) -> None:
+            try:
+                if failure is not None:
+                    await send(failure)
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            except (WebSocketDisconnected, WebSocketDisconnect):
+                pass  # the socket went first: its handler cleans up
+            finally:
+                self._detach(operation.id)
+
+        return send, finish
+
+    def _detach(self, operation_id: str) -> None:
+        entry = self._attached.pop(operation_id, None)
+        if entry is None:
             return
+        sink, name = entry
+        shared: SharedSubscriptions = getattr(self.view, "shared")  # noqa: B009
+        shared.feeds.leave(sink)
+        metrics = self._metrics()
+        if metrics is not None:
+            metrics.subscription_ended(name)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self._detach(operation_id)
+        await super().cleanup_operation(operation_id)
+
+    async def _send_text(self, text: str) -> None:
+        """A prepared ``next`` message, sent as it is (no per-socket encoding)."""
         ws = self.websocket
         if not isinstance(ws, ASGIWebSocketAdapter):  # pragma: no cover - other servers
             await ws.send_json(json.loads(text))
@@ -190,21 +241,3 @@ def _count_errors(metrics: Metrics | None, result: Any) -> None:
         return
     for error in getattr(result, "errors", None) or ():
         metrics.error((error.extensions or {}).get("code"))
-
-
-class LiveGraphQL(PersistedQueryGraphQL):
-    """The ASGI view with shared subscriptions (``settings`` must be set by the subclass)."""
-
-    graphql_transport_ws_handler_class = SharedSubscriptionsWSHandler
-    settings: Settings
-    _shared: SharedSubscriptions | None = None
-
-    @property
-    def shared(self) -> SharedSubscriptions:
-        if self._shared is None:
-            from bff.graphql.schema import build_schema
-
-            self._shared = SharedSubscriptions(
-                Feeds(), KnownDocuments(), build_schema(self.settings), self.settings.max_tokens
-            )
-        return self._shared

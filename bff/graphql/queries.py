@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from bff import ids
 from bff.domain.model import GeoPoint
 from bff.errors import InvalidInput
 from bff.graphql.context import Info
+from bff.graphql.selection import find, plain_fields
 from bff.graphql.types.charger import Charger, ChargerConnection, ChargerEdge
 from bff.graphql.types.common import GeoPointInput, Node, PageInfo, SessionFilter
 from bff.graphql.types.session import ChargingSession, SessionConnection, SessionEdge
 from bff.service.chargers import nearby_chargers
-from bff.service.history import session_history
-from bff.service.sessions import load_session
+from bff.service.history import OnFound, session_history
+from bff.service.sessions import OwnedSession, load_session
 
 DEFAULT_PAGE = 20
 
@@ -40,6 +43,7 @@ class Viewer:
     ) -> SessionConnection:
         ctx = info.context
         n = page_size(info, first)
+        timeout = ctx.services.settings.start_timeout_seconds
         page = await session_history(
             ctx.services,
             str(self.id),
@@ -47,8 +51,8 @@ class Viewer:
             after,
             filter.to_domain() if filter else SessionFilter().to_domain(),
             ctx.failures,
+            on_found=_charger_prefetch(info, timeout),
         )
-        timeout = ctx.services.settings.start_timeout_seconds
         edges = [
             SessionEdge(cursor=e.cursor, node=ChargingSession.of(e.owned, ctx.loaders, timeout))
             for e in page.edges
@@ -60,6 +64,36 @@ class Viewer:
                 end_cursor=edges[-1].cursor if edges else after,
             ),
         )
+
+
+def _charger_prefetch(info: Info, timeout: float) -> OnFound | None:
+    """When the page selects ``node { charger }``: start loading the chargers of each
+    provider's sessions as soon as that provider has answered, so that the chargers of
+    the providers listed from our own index cost no second round trip after the slowest
+    history call. Sessions that carry what is selected need no load at all."""
+    charger = find(info.selected_fields, "sessions", "edges", "node", "charger")
+    if charger is None:
+        return None
+    wanted = plain_fields(charger.selections)
+    loader = info.context.loaders.charger_by_id
+
+    def prefetch(found: list[OwnedSession]) -> None:
+        for owned in found:
+            if ChargingSession.of(owned, info.context.loaders, timeout).charger_summary(wanted):
+                continue
+            s, record = owned.session, owned.record
+            charger_id = s.charger_id or (record.charger_id if record else None)
+            if charger_id:
+                future = loader.load((s.provider, charger_id))
+                # Not awaited if the page leaves this session out: do not warn then.
+                future.add_done_callback(_retrieved)  # type: ignore[attr-defined]
+
+    return prefetch
+
+
+def _retrieved(future: Any) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 @strawberry.type

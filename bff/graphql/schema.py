@@ -10,6 +10,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 
 from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules
 from bff.graphql.errors import ErrorShaping
+from bff.graphql.executor import LiveExecutor
 from bff.graphql.metrics import OperationMetrics
 from bff.graphql.mutations.sessions import Mutation
 from bff.graphql.queries import Query
@@ -45,6 +46,7 @@ def build_schema(
         subscription=Subscription,
         types=[ChargingSession, Charger, Connector],
         extensions=extensions,
+        execution_context_class=LiveExecutor,
     )
 
 

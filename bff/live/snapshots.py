@@ -36,6 +36,7 @@ from bff.domain.reconcile import (
     reconcile,
 )
 from bff.live.codec import Snapshot, decode_snapshot, encode_snapshot
+from bff.store.batch import BatchedGets
 from bff.store.records import session_key
 
 DAY = 24 * 3600
@@ -86,6 +87,7 @@ class SnapshotStore:
         self._live_ttl = live_ttl_seconds
         self._index_seconds = driver_index_seconds
         self._clock = clock
+        self._gets = BatchedGets(redis)  # concurrent gets share one MGET
         # Applies to one session within this process queue here instead of spinning on
         # WATCH conflicts; WATCH still arbitrates between replicas.
         self._locks = [asyncio.Lock() for _ in range(64)]
@@ -103,7 +105,7 @@ class SnapshotStore:
         return [s.session if s else None for s in await self.get_snapshots(keys)]
 
     async def get_snapshot(self, provider: Provider, session_id: str) -> Snapshot | None:
-        raw = await self.redis.get(f"snap:{session_key(provider, session_id)}")
+        raw = await self._gets.get(f"snap:{session_key(provider, session_id)}")
         return decode_snapshot(raw) if raw else None
 
     async def get_snapshots(self, keys: Sequence[str]) -> list[Snapshot | None]:

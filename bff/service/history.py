@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,12 @@ def _decode(cursor: str) -> State:
         raise InvalidInput("after is not a valid cursor", field="after") from None
 
 
+#: Told of each provider's sessions as soon as they are known, before the page is cut:
+#: a caller may start fetching what it will need for them (their chargers) while the
+#: slower providers are still answering.
+OnFound = Callable[[list[OwnedSession]], None]
+
+
 async def session_history(
     services: Services,
     driver_id: str,
@@ -70,6 +77,7 @@ async def session_history(
     after: str | None,
     filter: SessionFilter,
     failures: ProviderFailures,
+    on_found: OnFound | None = None,
 ) -> HistoryPage:
     state = _decode(after) if after else {}
     providers = [
@@ -83,8 +91,16 @@ async def session_history(
     def call(p: Provider) -> Any:
         st = state.get(p.value, {})
         if services.adapters[p].has_history:
-            return lambda: _from_history(services, p, driver_id, st, first, filter)
-        return lambda: _from_index(services, p, driver_id, st, first, filter)
+            return lambda: _told(_from_history(services, p, driver_id, st, first, filter))
+        return lambda: _told(_from_index(services, p, driver_id, st, first, filter))
+
+    async def _told(
+        fetching: Awaitable[tuple[list[_Item], bool]],
+    ) -> tuple[list[_Item], bool]:
+        items, more = await fetching
+        if on_found is not None:
+            on_found([i.owned for i in items])
+        return items, more
 
     fetched = await gather_providers({p: call(p) for p in providers}, failures, timeouts)
 

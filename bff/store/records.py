@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bff.domain.model import Provider
 from bff.providers.base import SessionRef
+from bff.store.batch import BatchedGets
 
 
 class SessionRecord(BaseModel):
@@ -51,6 +52,7 @@ class SessionRecords:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._gets = BatchedGets(redis)  # concurrent gets share one MGET
 
     async def save(self, record: SessionRecord) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -62,7 +64,7 @@ class SessionRecords:
             await pipe.execute()
 
     async def get(self, provider: Provider, session_id: str) -> SessionRecord | None:
-        raw = await self.redis.get(f"rec:{session_key(provider, session_id)}")
+        raw = await self._gets.get(f"rec:{session_key(provider, session_id)}")
         return SessionRecord.model_validate_json(raw) if raw else None
 
     async def get_many(self, keys: list[str]) -> list[SessionRecord | None]:

@@ -82,6 +82,33 @@ class Charger(Node):
             distance_meters=distance_meters,
         )
 
+    @classmethod
+    def summary(
+        cls, provider: model.Provider, charger_id: str, name: str, city: str | None
+    ) -> Charger:
+        """A charger known only by what a session says about it: for a selection of
+        :data:`SUMMARY_FIELDS` only (a history page), so no provider call is needed. The
+        other fields hold placeholders that such a selection never reads."""
+        return cls(
+            id=strawberry.ID(ids.encode(ids.CHARGER, provider, charger_id)),
+            provider=provider,
+            evse_id=None,
+            name=name,
+            site=None,
+            city=city,
+            street=None,
+            location=GeoPoint(latitude=0.0, longitude=0.0),
+            status=model.ChargerStatus.UNKNOWN,
+            remote_start_stop=False,
+            smart_charging=False,
+            connectors=[],
+            tariff=None,
+        )
+
+
+#: Charger fields a session can answer from what it carries (see ``Charger.summary``).
+SUMMARY_FIELDS = frozenset({"id", "provider", "name", "city", "__typename"})
+
 
 @strawberry.type
 class ChargerEdge:

@@ -9,7 +9,8 @@ import strawberry
 from bff import ids
 from bff.domain import model, rules
 from bff.graphql.loaders import Loaders
-from bff.graphql.types.charger import Charger, Connector
+from bff.graphql.selection import plain_fields
+from bff.graphql.types.charger import SUMMARY_FIELDS, Charger, Connector
 from bff.graphql.types.common import (
     Cost,
     Energy,
@@ -235,8 +236,25 @@ class ChargingSession(Node):
             return None
         return await self._loaders.charger_by_id.load((self._s.provider, charger_id))
 
+    def charger_summary(self, wanted: frozenset[str] | None) -> Charger | None:
+        """The charger from what the session itself says, when ``wanted`` (the fields
+        selected) asks no more than that; else None (the provider is asked)."""
+        if wanted is None or not wanted <= SUMMARY_FIELDS:
+            return None
+        s = self._s
+        charger_id, _ = self._place()
+        if charger_id is None or s.charger_name is None:
+            return None
+        if "city" in wanted and s.charger_city is None:
+            return None
+        return Charger.summary(s.provider, charger_id, s.charger_name, s.charger_city)
+
     @strawberry.field
-    async def charger(self) -> Charger | None:
+    async def charger(self, info: strawberry.Info) -> Charger | None:
+        wanted = plain_fields(sel for f in info.selected_fields for sel in f.selections)
+        summary = self.charger_summary(wanted)
+        if summary is not None:
+            return summary
         c = await self._charger()
         return Charger.of(c) if c else None
 
