@@ -106,7 +106,11 @@ async def run_load(
                 status, body = await _read_response(reader)
                 result.latencies.append(time.perf_counter() - t0)
                 result.requests += 1
-                if status != 200 or (check is not None and check not in body) or b'"errors"' in body:
+                if (
+                    status != 200
+                    or (check is not None and check not in body)
+                    or b'"errors"' in body
+                ):
                     result.errors += 1
                     if not result.sample:
                         result.sample = body[:500]
@@ -114,8 +118,6 @@ async def run_load(
             writer.close()
 
     started = loop.time()
-    await asyncio.wait_for(
-        asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 30
-    )
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(concurrency))), seconds + 30)
     result.seconds = loop.time() - started
     return result

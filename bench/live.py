@@ -31,6 +31,7 @@ from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords, session_key
 
 EVSE = "FI-VRT-E12345"
+_SETTINGS = Settings()  # the servers' defaults: the webhook secrets they check
 STARTED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -121,7 +122,7 @@ def roaming_webhook(s: LiveSession, port: int) -> bytes:
     """The bytes of one signed ``POST /webhooks/roaming`` with the session's next state."""
     s.energy_wh += 7
     body = json.dumps({"type": "session.updated", "data": s.status(time.time())}).encode()
-    secret = Settings().roaming_webhook_secret.get_secret_value()
+    secret = _SETTINGS.roaming_webhook_secret.get_secret_value()
     headers = sign_roaming_webhook(secret, f"msg_{uuid.uuid4().hex}", int(time.time()), body)
     head = [
         "POST /webhooks/roaming HTTP/1.1",
@@ -145,7 +146,7 @@ def plugsurfing_prompt(driver: str, session_id: str, port: int) -> bytes:
             },
         }
     ).encode()
-    auth = Settings().plugsurfing_webhook_auth.get_secret_value()
+    auth = _SETTINGS.plugsurfing_webhook_auth.get_secret_value()
     head = [
         "POST /webhooks/plugsurfing HTTP/1.1",
         f"Host: 127.0.0.1:{port}",

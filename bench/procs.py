@@ -63,9 +63,7 @@ class Child:
 
     def _spawn(self, argv: list[str], env: dict[str, str] | None = None) -> None:
         log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT
-        )
+        self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def _wait(self, ready: object, seconds: float = 30.0) -> None:
         deadline = time.monotonic() + seconds
@@ -146,9 +144,7 @@ class SandboxProc(Child):
             "BFF_SANDBOX_SPEED": str(self.speed),
             "BFF_LOG_LEVEL": "WARNING",
         }
-        self._spawn(
-            [sys.executable, "-m", "bff", "sandbox", "--port", str(self.port)], env=env
-        )
+        self._spawn([sys.executable, "-m", "bff", "sandbox", "--port", str(self.port)], env=env)
         self._wait(lambda: httpx.get(f"{self.url}/plugsurfing/_control/stats").is_success)
 
     def control(self, provider: str, path: str, body: object | None = None) -> object:

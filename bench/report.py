@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 def progress(message: str) -> None:
@@ -55,14 +56,42 @@ class Section:
     rows: list[Row] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def row(self, name: str, unit: str, target: str = "", meets: Callable[[float], bool] | None = None,
-            digits: int = 1) -> Row:
+    def row(
+        self,
+        name: str,
+        unit: str,
+        target: str = "",
+        meets: Callable[[float], bool] | None = None,
+        digits: int = 1,
+    ) -> Row:
         for r in self.rows:
             if r.name == name:
                 return r
         r = Row(name, unit, target=target, meets=meets, digits=digits)
         self.rows.append(r)
         return r
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "title": self.title,
+            "setup": self.setup,
+            "notes": self.notes,
+            "rows": [
+                {"name": r.name, "unit": r.unit, "values": r.values, "target": r.target,
+                 "digits": r.digits, "met": None if r.meets is None else r.cells()[6] == "yes"}
+                for r in self.rows
+            ],
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Section:
+        section = cls(data["title"], data["setup"], notes=list(data.get("notes", [])))
+        for r in data["rows"]:
+            met = r.get("met")
+            meets = None if met is None else (lambda _v, ok=bool(met): ok)
+            row = section.row(r["name"], r["unit"], r["target"], meets, r["digits"])
+            row.values = list(r["values"])
+        return section
 
     def markdown(self) -> str:
         head = ["figure", "median", "min", "max", "unit", "target", "met"]
@@ -103,7 +132,29 @@ def machine() -> dict[str, str]:
     }
 
 
-def document(command: str, repeats: int, sections: list[Section], preamble: str = "") -> str:
+def targets(sections: list[Section]) -> str:
+    """Every figure with a target, from all sections: one table to read first."""
+    lines = [
+        "## Targets",
+        "",
+        "| benchmark | figure | median | target | met |",
+        "|---|---|---:|---|---|",
+    ]
+    for section in sections:
+        for r in section.rows:
+            if r.meets is None or not r.values:
+                continue
+            cells = r.cells()
+            lines.append(
+                f"| {section.title} | {r.name} | {cells[1]} {r.unit} | {r.target} "
+                f"{r.unit} | {cells[6]} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def document(
+    command: str, repeats: int, sections: list[Section], preamble: str = "", findings: str = ""
+) -> str:
     m = machine()
     lines = [
         "# Benchmarks",
@@ -117,4 +168,6 @@ def document(command: str, repeats: int, sections: list[Section], preamble: str 
         f"- each figure: median, min and max over {repeats} repetitions in this one run",
         "",
     ]
-    return "\n".join(lines) + "\n" + "\n".join(s.markdown() for s in sections)
+    body = "\n".join(s.markdown() for s in sections)
+    tail = f"\n{findings.strip()}\n" if findings.strip() else ""
+    return "\n".join(lines) + "\n" + targets(sections) + "\n## Results\n\n" + body + tail

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import resource
 import shlex
 import sys
@@ -17,6 +18,8 @@ from bench.config import Config
 from bench.report import Section, document, progress
 
 SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck"]
+#: Hand-written analysis (what changed, what limits) appended after the tables.
+FINDINGS = Path(__file__).with_name("FINDINGS.md")
 
 PREAMBLE = """
 Peer-relative benchmarks of the BFF (issue 7). Every comparison is made in one run, side
@@ -36,6 +39,10 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
+def _findings() -> str:
+    return FINDINGS.read_text() if FINDINGS.exists() else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("what", nargs="+", choices=["all", *SCENARIOS])
@@ -44,8 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the tables")
     parser.add_argument("--sizes", default="", help="subscriber counts, e.g. 1000,5000")
     parser.add_argument("--modes", default="one,own", help="subscription cases: one,own")
+    parser.add_argument(
+        "--render", metavar="JSON", help="only write --out again from a run's saved figures"
+    )
     args = parser.parse_args(argv)
     raise_fd_limit()
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        loaded = [Section.from_json(x) for x in saved["sections"]]
+        text = document(saved["command"], saved["repeats"], loaded, PREAMBLE, _findings())
+        Path(args.out).write_text(text)
+        progress(f"wrote {args.out} from {args.render}")
+        return 0
     names = SCENARIOS if "all" in args.what else [s for s in SCENARIOS if s in args.what]
     cfg = Config(
         quick=args.quick,
@@ -60,8 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(module.run(cfg))
         progress(f"{name}: done")
     command = "python -m bench.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    text = document(command, cfg.repeats, sections, PREAMBLE)
+    text = document(command, cfg.repeats, sections, PREAMBLE, _findings())
     Path(args.out).write_text(text)
+    saved = Path(args.out).with_suffix(".json")
+    saved.write_text(
+        json.dumps(
+            {"command": command, "repeats": cfg.repeats,
+             "sections": [x.to_json() for x in sections]},
+            indent=1,
+        )
+    )  # fmt: skip
     progress(f"wrote {args.out}")
     print(text)
     return 0

@@ -72,7 +72,8 @@ class Gql:
         """Connector ids of remote-capable chargers of ``provider`` near ``point``: free
         ones first, then occupied ones (a sandbox charger may show OCCUPIED when free)."""
         data = self.op("NearbyChargers", near=point, radiusMeters=2000, first=100)
-        free, busy = [], []
+        free: list[str] = []
+        busy: list[str] = []
         for e in data["chargers"]["edges"]:
             node = e["node"]
             if node["provider"] != provider or not node["remoteStartStop"]:
@@ -150,7 +151,9 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running(env: dict[str, str] | None = None, workers: int = 1, speed: float = 1) -> Iterator[Stack]:
+def running(
+    env: dict[str, str] | None = None, workers: int = 1, speed: float = 1
+) -> Iterator[Stack]:
     stack = Stack(env, workers, speed)
     try:
         stack.start()

@@ -161,7 +161,7 @@ async def open_subscription(
     variables: dict[str, Any],
     on_next: OnNext,
     tag: Any = None,
-    timeout: float = 60.0,
+    seconds: float = 60.0,
 ) -> WsConn:
     """Connect, init with the token, subscribe; returns once the first ``next`` came."""
     loop = asyncio.get_running_loop()
@@ -169,9 +169,7 @@ async def open_subscription(
     conn = WsConn(on_next, tag)
     conn.init_payload = {"authorization": f"Bearer {token}"}
     conn.subscribe_payload = {"query": query, "variables": variables}
-    transport, _ = await asyncio.wait_for(
-        loop.create_connection(lambda: conn, host, port), timeout
-    )
+    transport, _ = await asyncio.wait_for(loop.create_connection(lambda: conn, host, port), seconds)
     transport.write(
         (
             f"GET /graphql HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
@@ -179,5 +177,5 @@ async def open_subscription(
             "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
         ).encode()
     )
-    await asyncio.wait_for(conn.first, timeout)
+    await asyncio.wait_for(conn.first, seconds)
     return conn

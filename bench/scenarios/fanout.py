@@ -108,13 +108,19 @@ def run(cfg: Config) -> Section:
             after = _totals(stack)
             per_page = {p: (after[p] - before[p]) / pages for p in PROVIDERS}
             p50 = _p(lat, 0.5)
-            section.row("SessionHistory p50 / slowest upstream p50", "ratio", "≤ 1.2",
-                        lambda v: v <= 1.2, 2).add(p50 / floor)
+            section.row(
+                "SessionHistory p50 / slowest upstream p50", "ratio", "≤ 1.2", lambda v: v <= 1.2, 2
+            ).add(p50 / floor)
             section.row("SessionHistory p50", "ms").add(p50)
             section.row("SessionHistory p99", "ms").add(_p(lat, 0.99))
             section.row("slowest upstream p50 (floor)", "ms").add(floor)
-            section.row("upstream requests per page, most of one provider", "req", "≤ 2",
-                        lambda v: v <= 2, 2).add(max(per_page.values()))
+            section.row(
+                "upstream requests per page, most of one provider",
+                "req",
+                "≤ 2",
+                lambda v: v <= 2,
+                2,
+            ).add(max(per_page.values()))
             for p in PROVIDERS:
                 section.row(f"upstream requests per page: {p}", "req", digits=2).add(per_page[p])
             progress(

@@ -14,12 +14,20 @@ from bench.stack import WARSAW, Gql, Stack, running
 PROVIDERS = ("plugsurfing", "plugchoice", "roaming")
 
 
-def upstream_total(stack: Stack) -> int:
-    total = 0
+def upstream(stack: Stack) -> dict[str, int]:
+    """Requests each sandbox has answered so far, by kind: session reads, charger
+    reads, everything."""
+    out = {"sessions": 0, "chargers": 0, "total": 0}
     for p in PROVIDERS:
         stats: Any = stack.sandbox.control(p, "/_control/stats")
-        total += int(stats.get("total", 0))
-    return total
+        for route, n in stats.items():
+            if route == "total":
+                out["total"] += int(n)
+            elif "session" in route:
+                out["sessions"] += int(n)
+            elif "evse" in route or "charger" in route:
+                out["chargers"] += int(n)
+    return out
 
 
 def run(cfg: Config) -> Section:
@@ -45,28 +53,37 @@ def run(cfg: Config) -> Section:
             gql.close()
         port = stack.bff.port
         requests = {
-            "trivial `{ __typename }`": graphql_request(port, {"query": "{ __typename }"}, gql.token),
+            "trivial `{ __typename }`": graphql_request(
+                port, {"query": "{ __typename }"}, gql.token
+            ),
             "SessionDetail (live)": graphql_request(
                 port,
-                {"query": ops["SessionDetail"], "variables": {"id": sid},
-                 "operationName": "SessionDetail"},
+                {
+                    "query": ops["SessionDetail"],
+                    "variables": {"id": sid},
+                    "operationName": "SessionDetail",
+                },
                 gql.token,
             ),
             "SessionHistory (20)": graphql_request(
                 port,
-                {"query": ops["SessionHistory"], "variables": {"first": 20},
-                 "operationName": "SessionHistory"},
+                {
+                    "query": ops["SessionHistory"],
+                    "variables": {"first": 20},
+                    "operationName": "SessionHistory",
+                },
                 gql.token,
             ),
         }
-        for name, req in requests.items():  # warm-up: caches, connections, JIT-free paths
+        for req in requests.values():  # warm-up: caches, connections, pools
             asyncio.run(run_load(port, req, seconds=1, concurrency=4, max_requests=400))
         for i in range(cfg.repeats):
             rps: dict[str, float] = {}
             for name, req in requests.items():
-                before = upstream_total(stack)
+                before = upstream(stack)
                 res = asyncio.run(run_load(port, req, seconds=seconds, concurrency=16))
-                calls = upstream_total(stack) - before
+                after = upstream(stack)
+                per = {k: (after[k] - before[k]) / max(1, res.requests) for k in after}
                 if res.errors:
                     raise RuntimeError(f"{name}: {res.errors} errors, e.g. {res.sample!r}")
                 rps[name] = res.rps
@@ -74,12 +91,26 @@ def run(cfg: Config) -> Section:
                 section.row(f"{name} p50", "ms", digits=2).add(res.pct(0.5))
                 section.row(f"{name} p99", "ms", digits=2).add(res.pct(0.99))
                 section.row(f"{name} upstream requests per request", "req", digits=2).add(
-                    calls / max(1, res.requests)
+                    per["total"]
                 )
+                if name.startswith("SessionDetail"):
+                    section.row(
+                        "SessionDetail (live): upstream session reads per request (snapshot)",
+                        "req",
+                        "0",
+                        lambda v: v == 0,
+                        2,
+                    ).add(per["sessions"])
+                    section.row(
+                        "SessionDetail (live): upstream charger reads per request",
+                        "req",
+                        digits=2,
+                    ).add(per["chargers"])
                 progress(
                     f"queries {i + 1}/{cfg.repeats}: {name}: {res.rps:.0f} req/s, "
                     f"p50 {res.pct(0.5):.2f} ms, p99 {res.pct(0.99):.2f} ms, "
-                    f"{calls / max(1, res.requests):.2f} upstream/req"
+                    f"upstream/req {per['total']:.2f} (sessions {per['sessions']:.2f}, "
+                    f"chargers {per['chargers']:.2f})"
                 )
             trivial = rps["trivial `{ __typename }`"]
             section.row(
@@ -89,5 +120,5 @@ def run(cfg: Config) -> Section:
                 rps["SessionHistory (20)"] / trivial
             )
     # Rows in a readable order: ratios first.
-    section.rows.sort(key=lambda r: (0 if "/ trivial" in r.name else 1))
+    section.rows.sort(key=lambda r: 0 if "/ trivial" in r.name else 1)
     return section

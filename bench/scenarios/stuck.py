@@ -43,7 +43,9 @@ def run(cfg: Config) -> Section:
                 bff = stack.bff
             pool = SubscriberPool(1)
             try:
-                subs = [(token(session.driver), {"id": session.gid}, t) for t in ("stuck", "reader")]
+                subs = [
+                    (token(session.driver), {"id": session.gid}, t) for t in ("stuck", "reader")
+                ]
                 pool.all({"cmd": "open", "host": "127.0.0.1", "port": bff.port, "query": query,
                           "subs": subs, "concurrency": 2})  # fmt: skip
                 pool.all({"cmd": "pause", "count": 1})  # the first one stops reading
@@ -74,9 +76,10 @@ def run(cfg: Config) -> Section:
                 end = bff.rss_kib()
                 stats = pool.all({"cmd": "stats"})[0]
                 got = stats["per_tag"].get("reader", [0, None])
-                last = got[1] is not None and abs(
-                    datetime.fromisoformat(got[1]).timestamp() - pub.last_at
-                ) < 1e-3
+                last = (
+                    got[1] is not None
+                    and abs(datetime.fromisoformat(got[1]).timestamp() - pub.last_at) < 1e-3
+                )
                 section.row("server RSS before", "MB").add(rss0 / 1024)
                 section.row("server RSS growth, largest", "MB").add((peak - rss0) / 1024)
                 section.row("server RSS growth at the end", "MB").add((end - rss0) / 1024)

@@ -54,7 +54,9 @@ async def _post_webhooks(port: int, session: LiveSession, rate: float, seconds: 
     return accepted
 
 
-def _publish(redis_url: str, sessions: list[LiveSession], rate: float, seconds: float) -> dict[str, int]:
+def _publish(
+    redis_url: str, sessions: list[LiveSession], rate: float, seconds: float
+) -> dict[str, int]:
     """``rate`` updates a second, round robin over ``sessions``; updates per session."""
     pub = Publisher(redis_url)
     sent: dict[str, int] = {}
@@ -73,8 +75,9 @@ def _publish(redis_url: str, sessions: list[LiveSession], rate: float, seconds: 
     return sent
 
 
-def _case(stack: Stack, cfg: Config, section: Section, n: int, own: bool,
-          sessions: list[LiveSession]) -> None:
+def _case(
+    stack: Stack, cfg: Config, section: Section, n: int, own: bool, sessions: list[LiveSession]
+) -> None:
     label = f"{n:,} on {'own sessions' if own else 'one session'}"
     bff = stack.bff
     query = contract()["LiveSession"]
@@ -86,14 +89,25 @@ def _case(stack: Stack, cfg: Config, section: Section, n: int, own: bool,
             for i, s in enumerate(sessions if own else sessions * n)
         ]
         warm = 50
+
         def open_(part: list[Any]) -> int:
-            cmds = [{"cmd": "open", "host": "127.0.0.1", "port": bff.port, "query": query,
-                     "subs": part[k::procs], "concurrency": 50} for k in range(procs)]
+            cmds = [
+                {
+                    "cmd": "open",
+                    "host": "127.0.0.1",
+                    "port": bff.port,
+                    "query": query,
+                    "subs": part[k::procs],
+                    "concurrency": 50,
+                }
+                for k in range(procs)
+            ]
             replies = pool.each(cmds, timeout=600)
             failed = sum(r["failed"] for r in replies)
             if failed:
                 raise RuntimeError(f"{failed} subscriptions failed: {replies[0]['sample']}")
             return sum(r["opened"] for r in replies)
+
         open_(subs[:warm])
         time.sleep(1)
         rss0 = bff.rss_kib()
@@ -124,29 +138,38 @@ def _case(stack: Stack, cfg: Config, section: Section, n: int, own: bool,
         lat = [x for r in stats for x in r["latencies"]]
         received = len(lat)
         per_tag = {t: v for r in stats for t, v in r["per_tag"].items()}
-        missed = sum(max(0, sent.get(t.split("#")[0], 0) - per_tag.get(t, [0])[0]) for _, _, t in subs)
+        missed = sum(
+            max(0, sent.get(t.split("#")[0], 0) - per_tag.get(t, [0])[0]) for _, _, t in subs
+        )
         closed = sum(r["closed"] for r in stats)
         what = "publish" if own else "webhook"
         section.row(f"{label}: {what} -> subscriber p50", "ms", digits=1).add(_pct(lat, 0.5))
+        section.row(f"{label}: {what} -> subscriber p99", "ms", "≤ 50", lambda v: v <= 50, 1).add(
+            _pct(lat, 0.99)
+        )
+        limit = 60.0 if own else 30.0
+
+        def cpu_ok(v: float) -> bool:
+            return v <= limit
+
+        section.row(f"{label}: server CPU per delivery", "µs", f"≤ {limit:.0f}", cpu_ok, 1).add(
+            cpu / max(1, received) * 1e6
+        )
         section.row(
-            f"{label}: {what} -> subscriber p99", "ms", "≤ 50", lambda v: v <= 50, 1
-        ).add(_pct(lat, 0.99))
-        target = "≤ 60" if own else "≤ 30"
-        limit = 60 if own else 30
-        section.row(f"{label}: server CPU per delivery", "µs", target,
-                    lambda v, lim=limit: v <= lim, 1).add(cpu / max(1, received) * 1e6)
-        section.row(f"{label}: RSS per 1,000 idle subscribers", "MB", "≤ 20", lambda v: v <= 20, 1
-                    ).add((rss1 - rss0) / 1024 / (opened - warm) * 1000)
+            f"{label}: RSS per 1,000 idle subscribers", "MB", "≤ 20", lambda v: v <= 20, 1
+        ).add((rss1 - rss0) / 1024 / (opened - warm) * 1000)
         section.row(f"{label}: deliveries", "msgs", digits=0).add(received)
         section.row(f"{label}: missed updates", "msgs", "0", lambda v: v == 0, 0).add(missed)
         section.row(f"{label}: duplicates", "msgs", "0", lambda v: v == 0, 0).add(
-            received - sum(v[0] for v in per_tag.values()))
-        section.row(f"{label}: Redis connections of the process", "conns", "≤ 3",
-                    lambda v: v <= 3, 0).add(conns)
+            received - sum(v[0] for v in per_tag.values())
+        )
+        section.row(
+            f"{label}: Redis connections of the process", "conns", "≤ 3", lambda v: v <= 3, 0
+        ).add(conns)
         progress(
             f"subscriptions {label}: {received} deliveries in {seconds:.0f}s "
-            f"({received / seconds:.0f}/s), p50 {_pct(lat, 0.5):.1f} ms, p99 {_pct(lat, 0.99):.1f} ms,"
-            f" CPU {cpu / max(1, received) * 1e6:.1f} µs/delivery, "
+            f"({received / seconds:.0f}/s), p50 {_pct(lat, 0.5):.1f} ms, "
+            f"p99 {_pct(lat, 0.99):.1f} ms, CPU {cpu / max(1, received) * 1e6:.1f} µs/delivery, "
             f"RSS {(rss1 - rss0) / 1024 / (opened - warm) * 1000:.1f} MB/1000, missed {missed}, "
             f"closed {closed}, redis conns {conns}"
         )
@@ -172,8 +195,10 @@ def run(cfg: Config) -> Section:
                 drivers = [f"bench-own-{n}-{i}" for i in range(n)] if own else [f"bench-one-{n}"]
                 sessions = asyncio.run(create_sessions(stack.redis.url, drivers))
                 for rep in range(cfg.repeats):
-                    progress(f"subscriptions {n} {'own' if own else 'one'}: repetition "
-                             f"{rep + 1}/{cfg.repeats}: fresh server")
+                    progress(
+                        f"subscriptions {n} {'own' if own else 'one'}: repetition "
+                        f"{rep + 1}/{cfg.repeats}: fresh server"
+                    )
                     if not first:
                         stack.restart_bff()
                     first = False

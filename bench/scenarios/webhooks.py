@@ -59,8 +59,10 @@ def run(cfg: Config) -> Section:
         def prompt() -> bytes:
             return plugsurfing_prompt(gql.driver, rng.choice(provider_ids), port)
 
-        for name, make in (("roaming (signed)", roaming), ("plugsurfing (prompt + re-fetch)",
-                                                           prompt)):
+        for name, make in (
+            ("roaming (signed)", roaming),
+            ("plugsurfing (prompt + re-fetch)", prompt),
+        ):
             asyncio.run(run_load(port, make, seconds=1, concurrency=4, check=b'"ok"'))
             for i in range(cfg.repeats):
                 cpu0 = stack.bff.cpu()
