@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -23,6 +24,7 @@ from bff.graphql.mutations.errors import (
     RateLimited,
     SessionNotAbandonable,
     SessionNotStoppable,
+    Typed,
     typed_error,
 )
 from bff.graphql.types.common import Money
@@ -30,6 +32,7 @@ from bff.graphql.types.session import ChargingSession
 from bff.service import actions, outcomes
 from bff.service.sessions import OwnedSession
 from bff.service.start import start_session
+from bff.services import Services
 
 T = TypeVar("T")
 
@@ -162,6 +165,21 @@ ClearChargingProfileResult = Annotated[
 ]
 
 
+Action = Callable[[Services, str, str], Awaitable[OwnedSession]]
+
+
+async def _on_session(
+    info: Info, id: strawberry.ID, action: Action, success: Callable[[ChargingSession], T]
+) -> T | Typed:
+    """Run a driver action on one session; a service error becomes its typed union member."""
+    driver = info.context.driver_id()
+    try:
+        owned = await action(info.context.services, driver, str(id))
+    except BFFError as exc:
+        return typed_error(exc)
+    return success(_view(info, owned))
+
+
 def _view(info: Info, owned: OwnedSession) -> ChargingSession:
     ctx = info.context
     return ChargingSession.of(owned, ctx.loaders, ctx.services.settings.start_timeout_seconds)
@@ -208,30 +226,21 @@ class Mutation:
 
     @strawberry.mutation(description="Leave a session that never started or never stopped.")
     async def abandon_session(self, info: Info, id: strawberry.ID) -> AbandonSessionResult:
-        driver = info.context.driver_id()
-        try:
-            owned = await actions.abandon_session(info.context.services, driver, str(id))
-        except BFFError as exc:
-            return typed_error(exc)  # type: ignore[return-value]
-        return AbandonSessionSuccess(session=_view(info, owned))
+        return await _on_session(  # type: ignore[return-value]
+            info, id, actions.abandon_session, lambda s: AbandonSessionSuccess(session=s)
+        )
 
     @strawberry.mutation(description="After the app's card step (pre-authorization providers).")
     async def confirm_payment(self, info: Info, id: strawberry.ID) -> ConfirmPaymentResult:
-        driver = info.context.driver_id()
-        try:
-            owned = await actions.confirm_payment(info.context.services, driver, str(id))
-        except BFFError as exc:
-            return typed_error(exc)  # type: ignore[return-value]
-        return ConfirmPaymentSuccess(session=_view(info, owned))
+        return await _on_session(  # type: ignore[return-value]
+            info, id, actions.confirm_payment, lambda s: ConfirmPaymentSuccess(session=s)
+        )
 
     @strawberry.mutation
     async def retry_payment(self, info: Info, id: strawberry.ID) -> RetryPaymentResult:
-        driver = info.context.driver_id()
-        try:
-            owned = await actions.retry_payment(info.context.services, driver, str(id))
-        except BFFError as exc:
-            return typed_error(exc)  # type: ignore[return-value]
-        return RetryPaymentSuccess(session=_view(info, owned))
+        return await _on_session(  # type: ignore[return-value]
+            info, id, actions.retry_payment, lambda s: RetryPaymentSuccess(session=s)
+        )
 
     @strawberry.mutation(description="Smart charging: a power cap, a departure time or periods.")
     async def set_charging_profile(
@@ -257,9 +266,9 @@ class Mutation:
     async def clear_charging_profile(
         self, info: Info, id: strawberry.ID
     ) -> ClearChargingProfileResult:
-        driver = info.context.driver_id()
-        try:
-            owned = await actions.set_charging_profile(info.context.services, driver, str(id), None)
-        except BFFError as exc:
-            return typed_error(exc)  # type: ignore[return-value]
-        return ClearChargingProfileSuccess(session=_view(info, owned))
+        async def clear(services: Services, driver: str, session_id: str) -> OwnedSession:
+            return await actions.set_charging_profile(services, driver, session_id, None)
+
+        return await _on_session(  # type: ignore[return-value]
+            info, id, clear, lambda s: ClearChargingProfileSuccess(session=s)
+        )
