@@ -22,7 +22,7 @@ import gc
 GEN0_THRESHOLD = 50_000
 #: Young collections between middle ones, and middle ones between full ones.
 GEN1_THRESHOLD = 20
-GEN2_THRESHOLD = 20
+GEN2_THRESHOLD = 100
 
 
 def tune_gc() -> None:
