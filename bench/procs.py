@@ -182,6 +182,22 @@ class BffProc(Child):
     def rss_kib(self) -> int:
         return rss_kib(self.pid)
 
+    def profile(self, label: str, seconds: float) -> subprocess.Popen[bytes] | None:
+        """With ``BENCH_PROFILE=<dir>`` and py-spy on PATH (a development aid, not a
+        dependency), sample this worker for ``seconds`` into ``<dir>/<label>.txt``
+        (collapsed stacks); otherwise nothing."""
+        where, spy = os.environ.get("BENCH_PROFILE"), shutil.which("py-spy")
+        if not where or spy is None:
+            return None
+        Path(where).mkdir(parents=True, exist_ok=True)
+        out = Path(where) / f"{label}.txt"
+        argv = [spy, "record", "-p", str(self.pid), "-d", str(int(seconds)), "-r", "200"]
+        return subprocess.Popen(
+            [*argv, "-f", "raw", "-o", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
     def redis_connections(self, redis_url: str) -> int:
         """This process's connections to Redis, by the client names it gives them
         (``bff:<pid>`` for the pool, ``bff-pubsub:<pid>`` for the subscriber)."""

@@ -54,7 +54,7 @@ class LiveExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         if self._event and self.operation.operation is OperationType.SUBSCRIPTION:
-            plan = self._plan()
+            plan = self.plan()
             if plan is not None and not self.middleware_manager_has_middleware():
                 data = plan(self.root_value)
                 if data is not FALLBACK:
@@ -65,7 +65,8 @@ class LiveExecutor(StrawberryGraphQLCoreExecutionContext):
         manager = getattr(self, "middleware_manager", None)
         return bool(getattr(manager, "middlewares", None))
 
-    def _plan(self) -> Plan | None:
+    def plan(self) -> Plan | None:
+        """The compiled plan of this executor's operation (cached), or None."""
         plans, op = self._plans, self.operation
         entry = plans.get(id(op))
         if entry is not None and entry[0] is op and entry[1] is self.schema:

@@ -16,15 +16,11 @@ its stream ends.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
-
-from strawberry.types import ExecutionResult
-from strawberry.types.execution import PreExecutionError
 
 from bff.graphql.eager import run_eagerly
 from bff.graphql.live import LiveRun, Mark, Marked
@@ -34,20 +30,12 @@ log = logging.getLogger(__name__)
 #: (query text, operation name, variables as canonical JSON, driver id)
 FeedKey = tuple[str, str | None, str, str]
 Stream = AsyncGenerator[Any, None]
+#: A feed's results: (the snapshot behind it, its payload); (None, payload) is a failure.
+Results = AsyncGenerator[tuple[Marked | None, str], None]
 #: Sends one payload to the subscriber.
 Send = Callable[[str], Coroutine[Any, Any, None]]
 #: Ends the subscription, after sending the feed's failure if there is one.
 Finish = Callable[[str | None], Coroutine[Any, Any, None]]
-
-
-def payload_text(result: ExecutionResult) -> str:
-    """A ``next`` message's payload as JSON, as Strawberry's transport would send it."""
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [e.formatted for e in result.errors]
-    if result.extensions:
-        payload["extensions"] = result.extensions
-    return json.dumps(payload, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +108,8 @@ class Sink:
                 continue
             try:
                 task = run_eagerly(self._send(text))
-            except Exception:  # the socket is gone; its handler cleans up
+            except Exception as exc:  # the socket is gone; its handler cleans up
+                log.debug("a subscriber's send failed: %r", exc)
                 self._send = None
                 return
             if task is not None:
@@ -130,6 +119,8 @@ class Sink:
     def _drained(self, task: asyncio.Task[None]) -> None:
         self._busy = None
         if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.debug("a subscriber's send failed: %r", task.exception())
             self._send = None
             return
         self._flush()
@@ -191,9 +182,9 @@ class Feeds:
     def __len__(self) -> int:
         return len(self._feeds)
 
-    def join(self, key: FeedKey, start: Callable[[LiveRun], Awaitable[Stream]]) -> Sink:
-        """A sink on the feed for ``key``, starting the feed (``start(run)`` opens its
-        result stream) if there is none."""
+    def join(self, key: FeedKey, start: Callable[[LiveRun], Results]) -> Sink:
+        """A sink on the feed for ``key``, starting the feed (``start(run)`` gives its
+        results: see :mod:`bff.graphql.feed_stream`) if there is none."""
         feed = self._feeds.get(key)
         if feed is None or feed.closed:
             feed = Feed(key)
@@ -216,22 +207,15 @@ class Feeds:
             if feed.task is not None:
                 feed.task.cancel()  # its resolver's finally leaves the channel
 
-    async def _run(self, feed: Feed, start: Callable[[LiveRun], Awaitable[Stream]]) -> None:
-        run = feed.run
+    async def _run(self, feed: Feed, start: Callable[[LiveRun], Results]) -> None:
         try:
-            source = await start(run)
+            results = start(feed.run)
             del start  # it holds the first subscriber's handler: not for the feed's lifetime
-            async with aclosing(source):
-                async for result in source:
-                    marked, run.event = run.event, None
-                    if isinstance(result, PreExecutionError) or not isinstance(
-                        result, ExecutionResult
-                    ):
-                        break  # each subscriber's own run reports it
-                    text = payload_text(result)
+            async with aclosing(results):
+                async for marked, text in results:
                     if marked is None:
-                        feed.failure = text  # the resolver failed; the stream ends here
-                        continue
+                        feed.failure = text  # the stream ends here
+                        break
                     feed.publish(marked, text)
         except asyncio.CancelledError:
             raise

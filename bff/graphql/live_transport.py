@@ -7,8 +7,9 @@ subscriber's checks and current state (sent as Strawberry sends any result), the
 the feed's serialized results that are newer than what it sent. Queries and mutations
 over the socket, and documents that do not parse, take Strawberry's own path.
 
-Shared runs execute on a twin of the schema without the per-operation metrics
-extension; the transport counts subscriptions, deliveries and errors per socket instead.
+A feed's run executes straight on graphql-core (:mod:`bff.graphql.feed_stream`); each
+subscriber's own run on a twin of the schema without the per-operation metrics
+extension. The transport counts subscriptions, deliveries and errors per socket.
 The view that uses this handler is :class:`bff.graphql.live_view.LiveGraphQL`.
 """
 
@@ -22,7 +23,7 @@ from contextlib import aclosing, suppress
 from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast
-from starlette.websockets import WebSocketDisconnect
+from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -38,6 +39,7 @@ from bff.graphql.context import Context
 from bff.graphql.fanout import FeedKey, Finish, Send, Sink, Stream
 from bff.graphql.live import LiveRun
 from bff.graphql.persisted_view import PersistedQueryWSHandler
+from bff.observability.requestid import RAW_SEND
 from bff.service.partial import ProviderFailures
 
 if TYPE_CHECKING:
@@ -129,7 +131,17 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         operation: Operation[Context, None],
     ) -> None:
         metrics = self._metrics()
-        sink = shared.feeds.join(key, lambda run: self._stream(shared, operation, run))
+        sink = shared.feeds.join(
+            key,
+            lambda run: shared.feed.results(
+                operation.query,
+                operation.operation_name,
+                operation.variables,
+                self._context(run),
+                self.root_value,
+                run,
+            ),
+        )
         if metrics is not None:
             metrics.operation(name, "subscription", None)
             metrics.subscription_started(name)
@@ -217,14 +229,26 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         await super().cleanup_operation(operation_id)
 
     async def _send_text(self, text: str) -> None:
-        """A prepared ``next`` message, sent as it is (no per-socket encoding)."""
+        """A prepared ``next`` message, sent as it is (no per-socket encoding), to the
+        server's own send when the app recorded it (:data:`RAW_SEND`)."""
         ws = self.websocket
         if not isinstance(ws, ASGIWebSocketAdapter):  # pragma: no cover - other servers
             await ws.send_json(json.loads(text))
             return
+        socket = ws.ws
+        raw = socket.scope.get(RAW_SEND)
+        if raw is None:
+            try:
+                await socket.send_text(text)
+            except WebSocketDisconnect as exc:
+                raise WebSocketDisconnected from exc
+            return
+        if socket.application_state is not WebSocketState.CONNECTED:
+            raise WebSocketDisconnected
         try:
-            await ws.ws.send_text(text)
-        except WebSocketDisconnect as exc:
+            await raw({"type": "websocket.send", "text": text})
+        except OSError as exc:  # the client is gone (as Starlette's send would say)
+            socket.application_state = WebSocketState.DISCONNECTED
             raise WebSocketDisconnected from exc
 
 

@@ -9,6 +9,7 @@ import strawberry
 
 from bff.graphql.documents import KnownDocuments
 from bff.graphql.fanout import Feeds
+from bff.graphql.feed_stream import FeedSchema
 from bff.graphql.live_transport import SharedSubscriptionsWSHandler
 from bff.graphql.persisted_view import PersistedQueryGraphQL
 
@@ -24,6 +25,7 @@ class SharedSubscriptions:
     documents: KnownDocuments
     schema: strawberry.Schema  # the view's schema without OperationMetrics
     max_tokens: int
+    feed: FeedSchema  # how feeds execute (on ``schema``)
 
 
 class LiveGraphQL(PersistedQueryGraphQL):
@@ -38,7 +40,13 @@ class LiveGraphQL(PersistedQueryGraphQL):
         if self._shared is None:
             from bff.graphql.schema import build_schema
 
+            schema = build_schema(self.settings)
+            documents = KnownDocuments()
             self._shared = SharedSubscriptions(
-                Feeds(), KnownDocuments(), build_schema(self.settings), self.settings.max_tokens
+                Feeds(),
+                documents,
+                schema,
+                self.settings.max_tokens,
+                FeedSchema.of(schema, documents),
             )
         return self._shared

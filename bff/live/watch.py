@@ -4,7 +4,7 @@ Subscribed first, then read, so nothing published in between is lost; each sessi
 last sent state is tracked, so there are no duplicates and never an older state after a
 newer one (ordered by the provider's ``observed_at``, then the snapshot's version). On
 :data:`~bff.live.subscription.RESYNC` (the broker reconnected, or a slow reader's buffer
-overflowed) the snapshots are read again.
+overflowed) the snapshots are read again, until Redis answers.
 
 Shared subscriptions split the two halves: one follower per distinct subscription reads
 only the channel (``initial=False``), and each subscriber reads its own catch-up
@@ -13,9 +13,13 @@ only the channel (``initial=False``), and each subscriber reads its own catch-up
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import datetime
+
+from redis.exceptions import RedisError
 
 from bff.domain.model import ChargingSession
 from bff.domain.reconcile import FINAL, is_material_change
@@ -72,7 +76,7 @@ async def follow(
         return
     async for item in sub:
         if isinstance(item, Resync):
-            for snap in await catch_up():
+            for snap in await _retrying(catch_up, sub):
                 if on_snapshot is not None:
                     on_snapshot(snap)
                 yield snap.session
@@ -86,3 +90,28 @@ async def follow(
             if on_snapshot is not None:
                 on_snapshot(snap)
             yield snap.session
+
+
+#: Waits between attempts to re-read the snapshots after a RESYNC while Redis fails.
+RETRY_INITIAL_SECONDS = 0.05
+RETRY_MAX_SECONDS = 5.0
+
+
+async def _retrying(
+    catch_up: Callable[[], Awaitable[list[Snapshot]]], sub: Subscription
+) -> list[Snapshot]:
+    """``catch_up()`` until Redis answers (or the subscription closes: nothing).
+
+    A follower serves every socket that shares its feed: one failed re-read must not
+    end it for all of them. Messages that arrive meanwhile wait, conflated, in ``sub``.
+    """
+    delay = RETRY_INITIAL_SECONDS
+    while True:
+        try:
+            return await catch_up()
+        except RedisError as exc:
+            if sub.closed:
+                return []
+            log.warning("re-reading snapshots failed (%s); again in %.2fs", exc, delay)
+            await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            delay = min(delay * 2, RETRY_MAX_SECONDS)

@@ -39,6 +39,13 @@ def bind_request_id(rid: str | None = None) -> Iterator[str]:
         _request_id.reset(token)
 
 
+#: Scope key of the server's ``send`` for a websocket, below every middleware. Data frames
+#: to thousands of subscribers go straight to it: the middlewares' send wrappers (this
+#: one's, Starlette's exception handlers') only look at other messages, and cost a
+#: quarter of a delivery's CPU when every frame passes through them.
+RAW_SEND = "bff.raw_send"
+
+
 def acceptable_request_id(value: str) -> bool:
     return 0 < len(value) <= MAX_REQUEST_ID_LENGTH and all(" " <= c <= "~" for c in value)
 
@@ -71,6 +78,9 @@ class RequestIdMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if scope["type"] == "websocket":
+            # The server's own send, for a socket's data frames (see RAW_SEND).
+            scope[RAW_SEND] = send
         with bind_request_id(rid):
             await self.app(scope, receive, send_with_id)
 

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from strawberry.types import ExecutionResult
-
-from bff.graphql.fanout import Feeds, Sink
+from bff.graphql.fanout import Feeds, Results, Sink
 from bff.graphql.live import LiveRun, Marked
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -30,17 +28,16 @@ class Source:
         self.starts = 0
         self.closed = asyncio.Event()
 
-    def start(self) -> Callable[[LiveRun], Awaitable[AsyncGenerator[Any, None]]]:
-        async def start(run: LiveRun) -> AsyncGenerator[Any, None]:
+    def start(self) -> Callable[[LiveRun], Results]:
+        def start(run: LiveRun) -> Results:
             self.starts += 1
 
-            async def results() -> AsyncGenerator[Any, None]:
+            async def results() -> Results:
                 try:
                     run.subscribed()
                     while True:
                         mark, data = await self.events.get()
-                        run.event = mark
-                        yield ExecutionResult(data=data, errors=None)
+                        yield mark, json.dumps({"data": data}, separators=(",", ":"))
                 finally:
                     self.closed.set()
 
@@ -175,11 +172,11 @@ async def test_sessions_of_one_feed_are_kept_apart() -> None:
 async def test_when_the_run_ends_every_sink_finishes() -> None:
     feeds = Feeds()
 
-    async def start(run: LiveRun) -> AsyncGenerator[Any, None]:
-        async def results() -> AsyncGenerator[Any, None]:
+    def start(run: LiveRun) -> Results:
+        async def results() -> Results:
             run.subscribed()
             await asyncio.sleep(0.01)
-            yield ExecutionResult(data=None, errors=None)  # no mark: the run failed
+            yield None, '{"data":null}'  # no mark: the run failed
 
         return results()
 
