@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -58,7 +57,7 @@ class BFFGraphQL(LiveGraphQL):
         )
         self.settings = settings
         self.graphiql_page = GraphiQLPage() if settings.graphiql else None
-        self.sockets = OpenSockets()
+        self.sockets = OpenSockets(settings.ws_ping_interval_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
@@ -67,10 +66,7 @@ class BFFGraphQL(LiveGraphQL):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            ws = self.sockets.forget(scope)
-            keepalive = getattr(ws.state, "keepalive", None) if ws is not None else None
-            if keepalive is not None:
-                keepalive.cancel()
+            self.sockets.forget(scope)
 
     async def render_graphql_ide(self, request: Request) -> Response:
         # Our page loads GraphiQL from the BFF's own files; Strawberry's uses a CDN.
@@ -95,27 +91,8 @@ class BFFGraphQL(LiveGraphQL):
             raise ConnectionRejectionError({"message": exc.message}) from None
         ws = context.request
         assert isinstance(ws, WebSocket)
-        task = asyncio.ensure_future(self._keepalive(ws, context.token_expires_at))
-        ws.state.keepalive = task
-        self.sockets.add(ws)
+        self.sockets.add(ws, context.token_expires_at)
         return None
-
-    async def _keepalive(self, ws: WebSocket, expires: float | None) -> None:
-        """Protocol pings (mobile networks drop idle sockets) and closing at token expiry."""
-        interval = self.settings.ws_ping_interval_seconds
-        with contextlib.suppress(Exception):
-            while ws.application_state == WebSocketState.CONNECTED:
-                wait = interval
-                if expires is not None:
-                    wait = min(wait, max(0.0, expires - time.time()))
-                await asyncio.sleep(wait)
-                if ws.application_state != WebSocketState.CONNECTED:
-                    return
-                if expires is not None and time.time() >= expires:
-                    # 4403 is retryable for graphql-ws clients: reconnect with a fresh token.
-                    await ws.close(code=4403, reason="token expired")
-                    return
-                await ws.send_json({"type": "ping", "payload": {}})
 
 
 async def healthz(_: Request) -> Response:
