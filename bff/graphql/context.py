@@ -42,6 +42,11 @@ class Context:
         return Loaders(self.services, ProviderFailures())
 
     @property
+    def authenticated(self) -> bool:
+        """The credentials were verified (:meth:`driver_id` answers from memory)."""
+        return self._driver is not None
+
+    @property
     def token_expires_at(self) -> float | None:
         return self._driver[1] if self._driver else None
 

@@ -66,6 +66,10 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         # Cancelled by now; kept, it would hold its CancelledError and traceback for the
         # socket's lifetime (Strawberry's shutdown copes with None).
         self.connection_init_timeout_task = None
+        context = self.context
+        if isinstance(context, Context) and context.authenticated:
+            # The driver is known: the token (the bulk of the payload) is not needed again.
+            context.connection_params = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         shared = getattr(self.view, "shared", None)
