@@ -33,8 +33,7 @@ class Subscription:
         try:
             driver = ctx.driver_id()
             gid = ids.decode(str(id), ids.SESSION)
-            owned = await load_session(services, driver, gid.provider, gid.key)
-            if owned is None:
+            if await load_session(services, driver, gid.provider, gid.key) is None:
                 raise NotFound("no such session")
         except BFFError as exc:
             raise as_graphql_error(exc) from None
