@@ -22,7 +22,7 @@ import redis.asyncio as aioredis
 
 from bff import ids
 from bff.domain.model import ChargingSession, Provider
-from bff.live.codec import Snapshot, encode_snapshot
+from bff.live.codec import Snapshot, encode_snapshot, with_record
 from bff.live.snapshots import DAY, SnapshotStore, session_channel
 from bff.providers.roaming.mappers import session_from_status
 from bff.providers.roaming.schemas import WebhookSessionData
@@ -59,6 +59,13 @@ class LiveSession:
             "updated_at": datetime.fromtimestamp(at, UTC).isoformat(),
         }
 
+    def record(self) -> SessionRecord:
+        """The BFF's record of it, as a start through the BFF would have saved it."""
+        return SessionRecord(
+            provider=Provider.ROAMING, session_id=self.sid, driver_id=self.driver,
+            charger_id=EVSE, connector_id=f"{EVSE}*1", created_at=STARTED,
+        )  # fmt: skip
+
     def domain(self, at: float) -> ChargingSession:
         data = WebhookSessionData.model_validate(self.status(at))
         return session_from_status(data, data.updated_at, EVSE)
@@ -73,12 +80,7 @@ async def create_sessions(redis_url: str, drivers: list[str]) -> list[LiveSessio
 
     async def one(s: LiveSession) -> None:
         async with sem:
-            await records.save(
-                SessionRecord(
-                    provider=Provider.ROAMING, session_id=s.sid, driver_id=s.driver,
-                    charger_id=EVSE, connector_id=f"{EVSE}*1", created_at=STARTED,
-                )
-            )  # fmt: skip
+            await records.save(s.record())
             applied = await store.upsert(s.domain(time.time()), s.driver)
             assert applied.snapshot is not None
             s.version = applied.snapshot.version
@@ -98,6 +100,7 @@ class Publisher:
         self.client = redis.Redis.from_url(redis_url)
         self.pad = "x" * pad
         self.last_at = 0.0
+        self._records: dict[str, str] = {}
 
     def publish(self, batch: list[LiveSession]) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -111,7 +114,11 @@ class Publisher:
             snap = Snapshot(session, s.version, s.driver, now)
             payload = encode_snapshot(snap)
             pipe.set(f"snap:{session_key(Provider.ROAMING, s.sid)}", payload, ex=7 * DAY)
-            pipe.publish(session_channel(Provider.ROAMING, s.sid), payload)
+            record = self._records.get(s.sid)
+            if record is None:
+                record = self._records[s.sid] = s.record().model_dump_json()
+            # As a replica publishes it: with the record it read with the snapshot.
+            pipe.publish(session_channel(Provider.ROAMING, s.sid), with_record(payload, record))
         pipe.execute()
 
     def close(self) -> None:

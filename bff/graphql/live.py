@@ -18,7 +18,7 @@ from typing import Any
 
 from bff.domain.reconcile import FINAL
 from bff.live.codec import Snapshot
-from bff.store.records import session_key
+from bff.store.records import SessionRecord, session_key
 
 #: Orders the states of one session: the provider's time, then the snapshot's version.
 Mark = tuple[datetime, int]
@@ -48,13 +48,14 @@ class LiveRun:
     """One resolver run for the shared transport: the feed's (``live``, no catch-up)
     or a subscriber's own (``initial``, catch-up only)."""
 
-    __slots__ = ("authorized", "event", "initial", "ready")
+    __slots__ = ("_record", "authorized", "event", "initial", "ready")
 
     def __init__(self, *, initial: bool) -> None:
         self.initial = initial
         self.ready = asyncio.Event()  # the resolver passed its checks and is subscribed
         self.authorized = False
         self.event: Marked | None = None  # the snapshot behind the result just yielded
+        self._record: tuple[SessionRecord | None] | None = None
 
     def watch_options(self) -> dict[str, Any]:
         """Keywords for ``LiveHub.watch_session`` / ``watch_driver``."""
@@ -66,3 +67,10 @@ class LiveRun:
 
     def mark(self, snap: Snapshot) -> None:
         self.event = Marked.of(snap)
+        self._record = (snap.record,) if snap.carries_record else None
+
+    def carried_record(self) -> tuple[SessionRecord | None] | None:
+        """The record that came with the snapshot just marked, once (in a 1-tuple: it
+        may be None); None when it did not come with one (then read it)."""
+        record, self._record = self._record, None
+        return record

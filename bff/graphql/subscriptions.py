@@ -13,11 +13,13 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from bff import ids
+from bff.domain.model import Provider
 from bff.errors import BFFError, NotFound
-from bff.graphql.context import Info
+from bff.graphql.context import Context, Info
 from bff.graphql.errors import as_graphql_error
 from bff.graphql.types.session import ChargingSession
 from bff.service.sessions import OwnedSession, load_session
+from bff.store.records import SessionRecord
 
 
 @strawberry.type
@@ -44,7 +46,7 @@ class Subscription:
             if run is not None:
                 run.subscribed()
             async for session in updates:
-                record = await services.records.get(gid.provider, gid.key)
+                record = await _record(ctx, gid.provider, gid.key)
                 yield ChargingSession.of(
                     OwnedSession(session, record, driver), ctx.fresh_loaders(), timeout
                 )
@@ -64,9 +66,17 @@ class Subscription:
             if run is not None:
                 run.subscribed()
             async for session in updates:
-                record = await services.records.get(session.provider, session.id)
+                record = await _record(ctx, session.provider, session.id)
                 if record is not None and record.driver_id != driver:
                     continue
                 yield ChargingSession.of(
                     OwnedSession(session, record, driver), ctx.fresh_loaders(), timeout
                 )
+
+
+async def _record(ctx: Context, provider: Provider, session_id: str) -> SessionRecord | None:
+    """The session's record: the one that came with the snapshot, else read."""
+    carried = ctx.live.carried_record() if ctx.live is not None else None
+    if carried is not None:
+        return carried[0]
+    return await ctx.services.records.get(provider, session_id)

@@ -26,6 +26,7 @@ from bff.domain.model import (
     Transaction,
 )
 from bff.domain.money import Money
+from bff.store.records import SessionRecord
 
 
 def _utc(value: datetime) -> datetime:
@@ -119,13 +120,22 @@ class SessionModel(_Model):
     extra: dict[str, str] = {}
 
 
+#: Channels of one session's states (see ``bff.live.snapshots.session_channel``).
+SESSION_CHANNEL_PREFIX = "ch:session:"
+
+
 class EnvelopeModel(_Model):
-    """A stored snapshot and a published message: the session plus its bookkeeping."""
+    """A stored snapshot and a published message: the session plus its bookkeeping.
+
+    A published message also carries the session's record as it was when the snapshot
+    was written (``record``, possibly null); a stored snapshot does not (the record has
+    its own key)."""
 
     v: int
     driver_id: str | None = None
     changed_at: float  # our clock (epoch seconds) of the last material change
     session: SessionModel
+    record: SessionRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +146,10 @@ class Snapshot:
     version: int
     driver_id: str | None
     changed_at: float
+    #: The session's record as of this write, when the snapshot came in a message
+    #: (``carries_record``): a subscriber then needs no read of its own.
+    record: SessionRecord | None = None
+    carries_record: bool = False
 
 
 def to_model(s: ChargingSession) -> SessionModel:
@@ -238,17 +252,30 @@ def encode_snapshot(snap: Snapshot) -> str:
         changed_at=snap.changed_at,
         session=to_model(snap.session),
     )
-    return env.model_dump_json()
+    return env.model_dump_json(exclude={"record"})  # see with_record
+
+
+def with_record(payload: str, record_json: str | bytes | None) -> str:
+    """A published message: the encoded snapshot ``payload`` with the record's stored
+    JSON (or null) spliced in as it is, without decoding it."""
+    raw = record_json.decode() if isinstance(record_json, bytes) else record_json
+    return f'{payload[:-1]},"record":{raw or "null"}}}'
 
 
 def decode_snapshot(raw: str | bytes) -> Snapshot:
     env = EnvelopeModel.model_validate_json(raw)
-    return Snapshot(from_model(env.session), env.v, env.driver_id, env.changed_at)
+    carried = "record" in env.model_fields_set
+    return Snapshot(
+        from_model(env.session), env.v, env.driver_id, env.changed_at, env.record, carried
+    )
 
 
 def message_key(channel: str, message: str) -> str:
     """The session a published snapshot is about (``{provider}:{id}``): what a slow
-    subscriber's buffer conflates on. Anything else conflates per channel."""
+    subscriber's buffer conflates on. Anything else conflates per channel, and so does
+    a session's own channel (one session: no need to read the message)."""
+    if channel.startswith(SESSION_CHANNEL_PREFIX):
+        return channel
     try:
         env = _KeyOnly.model_validate_json(message)
     except ValueError:

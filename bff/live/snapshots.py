@@ -11,7 +11,9 @@ Keys (``{key}`` is ``{provider}:{session_id}``, see :func:`bff.store.records.ses
 - ``owner:{key}``: the driver of a session we must poll but have no snapshot of yet.
 
 Channels: ``ch:session:{key}`` and ``ch:driver:{driver_id}`` carry the snapshot JSON,
-published inside the same MULTI/EXEC as the write and only on a material change.
+published inside the same MULTI/EXEC as the write and only on a material change; the
+message also carries the session's record, read in the same round trip as the snapshot
+(a subscriber then needs no read per update).
 """
 
 from __future__ import annotations
@@ -35,15 +37,21 @@ from bff.domain.reconcile import (
     is_material_change,
     reconcile,
 )
-from bff.live.codec import Snapshot, decode_snapshot, encode_snapshot
+from bff.live.codec import (
+    SESSION_CHANNEL_PREFIX,
+    Snapshot,
+    decode_snapshot,
+    encode_snapshot,
+    with_record,
+)
 from bff.store.batch import BatchedGets
-from bff.store.records import session_key
+from bff.store.records import record_key, session_key
 
 DAY = 24 * 3600
 
 
 def session_channel(provider: Provider, session_id: str) -> str:
-    return f"ch:session:{session_key(provider, session_id)}"
+    return f"{SESSION_CHANNEL_PREFIX}{session_key(provider, session_id)}"
 
 
 def driver_channel(driver_id: str) -> str:
@@ -158,7 +166,8 @@ class SnapshotStore:
             while True:
                 try:
                     await pipe.watch(key)
-                    raw = await pipe.get(key)
+                    # The record comes along (same round trip) for the published message.
+                    raw, record = await pipe.mget(key, record_key(skey))
                     cur = decode_snapshot(raw) if raw else None
                     new = step(cur.session if cur else None)
                     owner = driver_id or (cur.driver_id if cur else None)
@@ -188,9 +197,10 @@ class SnapshotStore:
                         pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
                         pipe.expire(index, self._index_seconds)
                     if material:
-                        pipe.publish(session_channel(provider, session_id), payload)
+                        message = with_record(payload, record)
+                        pipe.publish(session_channel(provider, session_id), message)
                         if owner:
-                            pipe.publish(driver_channel(owner), payload)
+                            pipe.publish(driver_channel(owner), message)
                     await pipe.execute()
                     return Applied(snap, changed=True, published=material)
                 except WatchError:

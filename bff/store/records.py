@@ -42,6 +42,11 @@ def session_key(provider: Provider, session_id: str) -> str:
     return f"{provider.value}:{session_id}"
 
 
+def record_key(key: str) -> str:
+    """The Redis key of the record of session ``key`` (:func:`session_key`)."""
+    return f"rec:{key}"
+
+
 def parse_session_key(key: str) -> tuple[Provider, str]:
     provider, _, session_id = key.partition(":")
     return Provider(provider), session_id
@@ -56,7 +61,7 @@ class SessionRecords:
 
     async def save(self, record: SessionRecord) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(f"rec:{record.key}", record.model_dump_json())
+            pipe.set(record_key(record.key), record.model_dump_json())
             pipe.zadd(
                 _index(record.driver_id, record.provider),
                 {record.session_id: record.created_at.timestamp()},
@@ -64,13 +69,13 @@ class SessionRecords:
             await pipe.execute()
 
     async def get(self, provider: Provider, session_id: str) -> SessionRecord | None:
-        raw = await self._gets.get(f"rec:{session_key(provider, session_id)}")
+        raw = await self._gets.get(record_key(session_key(provider, session_id)))
         return SessionRecord.model_validate_json(raw) if raw else None
 
     async def get_many(self, keys: list[str]) -> list[SessionRecord | None]:
         if not keys:
             return []
-        raws = await self.redis.mget([f"rec:{k}" for k in keys])
+        raws = await self.redis.mget([record_key(k) for k in keys])
         return [SessionRecord.model_validate_json(r) if r else None for r in raws]
 
     async def driver_keys(

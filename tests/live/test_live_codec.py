@@ -29,7 +29,9 @@ from bff.live.codec import (
     encode_session,
     encode_snapshot,
     message_key,
+    with_record,
 )
+from bff.store.records import SessionRecord
 from tests.live.support import at, session
 
 
@@ -100,4 +102,20 @@ def test_snapshot_round_trip_and_message_key() -> None:
     raw = encode_snapshot(snap)
     assert decode_snapshot(raw) == snap
     assert message_key("ch:driver:driver-1", raw) == "ROAMING:770e8400"
+    assert message_key("ch:session:ROAMING:770e8400", raw) == "ch:session:ROAMING:770e8400"
     assert message_key("ch:x", "not json") == "ch:x"
+
+
+def test_a_published_message_carries_the_record_a_stored_snapshot_does_not() -> None:
+    snap = Snapshot(full_session(), 7, "driver-1", 1_700_000_000.5)
+    stored = encode_snapshot(snap)
+    assert not decode_snapshot(stored).carries_record
+    record = SessionRecord(
+        provider=Provider.ROAMING, session_id="770e8400", driver_id="driver-1",
+        charger_id="FI-VRT-E12345", abandoned_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    message = decode_snapshot(with_record(stored, record.model_dump_json().encode()))
+    assert message.carries_record and message.record == record
+    assert message.session == snap.session and message.version == 7
+    none = decode_snapshot(with_record(stored, None))
+    assert none.carries_record and none.record is None

@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bff.domain.model import ChargingSession, Energy, Provider
 from bff.domain.model import SessionStatus as S
 from bff.live.broker import RedisBroker
-from bff.live.codec import message_key
+from bff.live.codec import Snapshot, message_key
 from bff.live.hub import LiveHub
 from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords
@@ -191,3 +191,24 @@ async def test_a_watcher_catches_up_after_redis_restarts(own_redis: RedisProcess
     finally:
         await hub.aclose()
         await client.aclose()
+
+
+async def test_a_published_state_carries_the_record_as_it_was_written(
+    hub: LiveHub, rds: Redis
+) -> None:
+    """Followers get the session's record with each message (no read per update), as it
+    was when that state was written: a driver's abandon shows in the next message."""
+    records = SessionRecords(rds)
+    record = SessionRecord(provider=P, session_id="s1", driver_id="d1", charger_id="c1")
+    await records.save(record)
+    seen: list[Snapshot] = []
+    async with hub.watch_session(P, "s1", initial=False, on_snapshot=seen.append) as updates:
+        await hub.record(session(S.CHARGING, 10, wh=100), "d1")
+        await next_of(updates)
+        abandoned = record.model_copy(update={"abandoned_at": at(15)})
+        await records.save(abandoned)
+        await hub.record(session(S.CHARGING, 20, wh=200), "d1")
+        await next_of(updates)
+    first, second = seen
+    assert first.carries_record and first.record == record
+    assert second.carries_record and second.record == abandoned
