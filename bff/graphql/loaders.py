@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from strawberry.dataloader import DataLoader
 
@@ -79,13 +78,26 @@ class ReceiptBySessionLoader(DataLoader[ReceiptKey, Receipt | None]):
         return list(await asyncio.gather(*(one(k) for k in keys)))
 
 
-@dataclass
 class Loaders:
-    services: Services
-    failures: ProviderFailures
-    charger_by_id: ChargerByIdLoader = field(init=False)
-    receipt_by_session: ReceiptBySessionLoader = field(init=False)
+    """The loaders of one request or subscription event, each made on first use (an
+    event that reads neither charger nor receipt, the common case, makes none)."""
 
-    def __post_init__(self) -> None:
-        self.charger_by_id = ChargerByIdLoader(self.services, self.failures)
-        self.receipt_by_session = ReceiptBySessionLoader(self.services, self.failures)
+    __slots__ = ("_chargers", "_receipts", "failures", "services")
+
+    def __init__(self, services: Services, failures: ProviderFailures) -> None:
+        self.services = services
+        self.failures = failures
+        self._chargers: ChargerByIdLoader | None = None
+        self._receipts: ReceiptBySessionLoader | None = None
+
+    @property
+    def charger_by_id(self) -> ChargerByIdLoader:
+        if self._chargers is None:
+            self._chargers = ChargerByIdLoader(self.services, self.failures)
+        return self._chargers
+
+    @property
+    def receipt_by_session(self) -> ReceiptBySessionLoader:
+        if self._receipts is None:
+            self._receipts = ReceiptBySessionLoader(self.services, self.failures)
+        return self._receipts
