@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         log_config=None,
         timeout_graceful_shutdown=10,
         ws_ping_interval=None,
+        ws_per_message_deflate=settings.ws_compression,
     )
     return 0
 

@@ -60,6 +60,24 @@ class Settings(BaseSettings):
     roaming_timeout_seconds: float = 5.0
 
     upstream_retries: int = 2
+    charger_cache_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description=(
+            "How long a charger read by id (a session's charger, a node(id:) lookup, the "
+            "check before a start) is kept in process and served without asking the "
+            "provider again; 0 disables the cache. Staleness accepted: a charger's name, "
+            "place, connectors, capabilities and tariff hardly ever change, but its "
+            "status and its connectors' statuses (AVAILABLE/OCCUPIED) may show up to "
+            "this many seconds late on a session's detail; the map (NearbyChargers) "
+            "always reads the provider, and a provider refuses a start on a charger "
+            "that went offline whatever we cached. Failed reads and unknown ids are not "
+            "kept. Per process, not shared between replicas."
+        ),
+    )
+    charger_cache_size: int = Field(
+        default=10_000, ge=1, description="Chargers kept at most (least recently used out)."
+    )
     # Circuit breaker per provider and process: open after this many failures in a row,
     # fail fast while open, then let one trial call through.
     circuit_failure_threshold: int = 5
@@ -75,6 +93,10 @@ class Settings(BaseSettings):
     quiet_poll_after_seconds: float = 30.0
     poll_lease_seconds: float = 15.0
     ws_ping_interval_seconds: float = 20.0
+    #: permessage-deflate on GraphQL websockets. Off: a live update is ~1 KB of JSON, and
+    #: compressing it costs CPU per socket per update (the same update to 5,000 sockets is
+    #: compressed 5,000 times) and a compressor per socket (tens of KB of memory each).
+    ws_compression: bool = False
     subscriber_buffer: int = 1
     redis_reconnect_max_seconds: float = 1.0  # pub/sub reconnect backoff ceiling
     webhook_max_bytes: int = 64 * 1024
