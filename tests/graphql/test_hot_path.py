@@ -136,3 +136,24 @@ async def test_run_eagerly_runs_at_once_and_only_waits_in_a_task() -> None:
     stuck.cancel()
     with pytest.raises(asyncio.CancelledError):
         await stuck
+
+
+async def test_subfields_are_kept_across_requests_unless_a_directive_reads_a_variable() -> None:
+    schema = build_schema()
+    plain = "{ __schema { queryType { name kind } mutationType { name } } }"
+    before = len(LiveExecutor._collected)
+    first = await schema.execute(plain)
+    kept = len(LiveExecutor._collected)
+    second = await schema.execute(plain)
+    assert first.errors is None and first.data == second.data
+    assert first.data == {
+        "__schema": {"queryType": {"name": "Query", "kind": "OBJECT"},
+                     "mutationType": {"name": "Mutation"}}
+    }  # fmt: skip
+    assert kept > before and len(LiveExecutor._collected) == kept  # the second one reused them
+
+    conditional = "query($f: Boolean!) { __schema { queryType { name @include(if: $f) kind } } }"
+    shown = await schema.execute(conditional, variable_values={"f": True})
+    hidden = await schema.execute(conditional, variable_values={"f": False})
+    assert shown.data == {"__schema": {"queryType": {"name": "Query", "kind": "OBJECT"}}}
+    assert hidden.data == {"__schema": {"queryType": {"kind": "OBJECT"}}}
