@@ -5,11 +5,19 @@ Development signs tokens with HS256 and ``BFF_JWT_SECRET``. Production sets
 ``BFF_JWT_ALGORITHMS``) are accepted, each token verified with the identity provider's key
 named by its ``kid`` -- and the development secret no longer signs anything. ``exp`` is
 required; ``nbf`` is checked when present; ``iss`` and ``aud`` when configured.
+
+A token that passed is remembered (by its whole text, signature included) until its
+``exp`` and for at most ``VERIFIED_MAX_SECONDS``: an app sends the same token with every
+request, and verifying it again costs more CPU than the rest of a small query. Under a
+JWKS a key the identity provider withdraws thus stops a token it signed within that
+bound, as it does with the key cache's own re-reads (``BFF_JWT_JWKS_TTL_SECONDS``).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,14 +31,26 @@ from bff.settings import Settings
 SYMMETRIC = ("HS256", "HS384", "HS512")
 ASYMMETRIC = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512")
 
+#: Verified tokens remembered at most (least recently used out), and for how long at most.
+VERIFIED_MAX = 4096
+VERIFIED_MAX_SECONDS = 300.0
+
 
 class DriverAuth:
     """Verifies driver tokens; :meth:`authenticate` may read the JWKS (async),
     :meth:`verify_header` uses what is cached (sync)."""
 
-    def __init__(self, settings: Settings, jwks: JwksCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        jwks: JwksCache | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.settings = settings
         self.jwks = jwks
+        self._clock = clock
+        # token -> (driver id, exp, remembered until): tokens that passed, see the module doc.
+        self._verified: OrderedDict[str, tuple[str, float | None, float]] = OrderedDict()
         if settings.jwt_jwks_url:
             self.algorithms = [a for a in settings.jwt_algorithms if a in ASYMMETRIC]
         else:
@@ -71,6 +91,9 @@ class DriverAuth:
         """The driver id and token expiry for an ``Authorization`` value, reading the
         identity provider's keys when needed; raises Unauthenticated."""
         token = _bearer(value)
+        known = self._known(token)
+        if known is not None:
+            return known
         header = _header(token)
         key: str | PyJWK
         if self.jwks is not None:
@@ -85,6 +108,9 @@ class DriverAuth:
         return self.verify(token)
 
     def verify(self, token: str) -> tuple[str, float | None]:
+        known = self._known(token)
+        if known is not None:
+            return known
         key: str | PyJWK | None
         if self.jwks is not None:
             key = self.jwks.cached(_kid(_header(token)))
@@ -114,7 +140,32 @@ class DriverAuth:
         if not isinstance(sub, str) or not sub:
             raise Unauthenticated("the token has no subject")
         exp = claims.get("exp")
-        return sub, float(exp) if isinstance(exp, int | float) else None
+        expires = float(exp) if isinstance(exp, int | float) else None
+        self._remember(token, sub, expires)
+        return sub, expires
+
+    def _known(self, token: str) -> tuple[str, float | None] | None:
+        """A token that passed before and may still be taken on that word (see the
+        module doc); None: verify it."""
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        if self._clock() >= entry[2]:
+            del self._verified[token]
+            return None
+        self._verified.move_to_end(token)
+        return entry[0], entry[1]
+
+    def _remember(self, token: str, sub: str, expires: float | None) -> None:
+        until = self._clock() + VERIFIED_MAX_SECONDS
+        if expires is not None:
+            # Until exp, not exp + leeway: from then on each use is verified again, and
+            # gets the leeway's grace (and then "expired") from the full check.
+            until = min(until, expires)
+        self._verified[token] = (sub, expires, until)
+        self._verified.move_to_end(token)
+        if len(self._verified) > VERIFIED_MAX:
+            self._verified.popitem(last=False)
 
 
 def _bearer(value: str | None) -> str:

@@ -10,6 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bff.domain.model import Provider
 from bff.errors import InvalidInput
@@ -36,11 +37,26 @@ class GlobalId:
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+#: IDs remembered both ways: a response carries the same few IDs request after request.
+CACHED = 4096
+
+
+@lru_cache(maxsize=CACHED)
 def encode(type_: str, provider: Provider, *parts: str) -> str:
     return GlobalId(type_, provider, parts).encode()
 
 
 def decode(value: str, expected: str | None = None, field: str = "id") -> GlobalId:
+    gid = _remembered(value) if len(value) <= _CACHED_LENGTH else _parse(value)
+    if gid is None:
+        raise InvalidInput(f"{field} is not a valid ID", field=field)
+    if expected is not None and gid.type != expected:
+        raise InvalidInput(f"{field} is not a {expected} ID", field=field)
+    return gid
+
+
+def _parse(value: str) -> GlobalId | None:
+    """The ID, or None when ``value`` is not one."""
     try:
         padded = value + "=" * (-len(value) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
@@ -51,9 +67,12 @@ def decode(value: str, expected: str | None = None, field: str = "id") -> Global
         # are resolved before sending): another resource than the one named.
         if not all(isinstance(p, str) and p.strip(".") for p in parts):
             raise ValueError
-        gid = GlobalId(type_, Provider(provider), tuple(parts))
+        return GlobalId(type_, Provider(provider), tuple(parts))
     except (ValueError, TypeError, UnicodeError, binascii.Error, json.JSONDecodeError):
-        raise InvalidInput(f"{field} is not a valid ID", field=field) from None
-    if expected is not None and gid.type != expected:
-        raise InvalidInput(f"{field} is not a {expected} ID", field=field)
-    return gid
+        return None
+
+
+#: Decoded IDs are remembered (bad ones too) up to this length: far above any real one,
+#: and low enough that remembered junk stays small.
+_CACHED_LENGTH = 256
+_remembered = lru_cache(maxsize=CACHED)(_parse)

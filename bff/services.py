@@ -27,6 +27,7 @@ from bff.providers.plugchoice.adapter import build_plugchoice_adapter
 from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
 from bff.providers.roaming.adapter import build_roaming_adapter
 from bff.redis_embedded import EmbeddedRedis
+from bff.service.charger_cache import ChargerCache
 from bff.settings import Settings
 from bff.store.records import SessionRecords
 
@@ -41,6 +42,7 @@ class Services:
     adapters: dict[Provider, ProviderAdapter]
     hub: LiveHub
     auth: DriverAuth
+    chargers: ChargerCache  # chargers by id, briefly kept (``charger_cache_seconds``)
 
     def adapter(self, provider: Provider) -> ProviderAdapter | None:
         return self.adapters.get(provider)
@@ -125,7 +127,10 @@ async def open_services(
         stack.push_async_callback(hub.aclose)
         auth = DriverAuth.from_settings(settings)
         stack.push_async_callback(auth.aclose)
-        yield Services(settings, redis, records, adapters, hub, auth)
+        chargers = ChargerCache(
+            adapters, settings.charger_cache_seconds, settings.charger_cache_size
+        )
+        yield Services(settings, redis, records, adapters, hub, auth, chargers)
 
 
 async def _close_client(client: httpx.AsyncClient) -> None:

@@ -81,7 +81,11 @@ def run(cfg: Config) -> Section:
             rps: dict[str, float] = {}
             for name, req in requests.items():
                 before = upstream(stack)
+                label = f"queries-{name.split()[0].lower()}"
+                spy = stack.bff.profile(f"{label}-{i + 1}", seconds)
                 res = asyncio.run(run_load(port, req, seconds=seconds, concurrency=16))
+                if spy is not None:
+                    spy.wait(30)
                 after = upstream(stack)
                 per = {k: (after[k] - before[k]) / max(1, res.requests) for k in after}
                 if res.errors:

@@ -23,6 +23,14 @@ def _known_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
+@lru_cache(maxsize=4096)
+def _formatted(amount_minor: int, currency: str) -> str:
+    """``"EUR 21.60"``: the code, then the major-unit amount with the currency's exponent
+    (kept: a page shows the same few amounts again and again)."""
+    exp = currency_exponent(currency)
+    return f"{currency} {Decimal(amount_minor).scaleb(-exp):.{exp}f}"
+
+
 @dataclass(frozen=True, slots=True)
 class Money:
     amount_minor: int
@@ -50,8 +58,7 @@ class Money:
         return Decimal(self.amount_minor).scaleb(-self.exponent)
 
     def formatted(self) -> str:
-        exp = self.exponent
-        return f"{self.currency} {Decimal(self.amount_minor).scaleb(-exp):.{exp}f}"
+        return _formatted(self.amount_minor, self.currency)
 
     def __add__(self, other: Money) -> Money:
         if other.currency != self.currency:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from strawberry.dataloader import DataLoader
 
@@ -23,12 +23,21 @@ ReceiptKey = tuple[Provider, str, str]  # provider, session id, driver id
 
 
 class ChargerByIdLoader(DataLoader[ChargerKey, Charger | None]):
-    """Chargers by (provider, charger id): one ``get_chargers`` call per provider per tick."""
+    """Chargers by (provider, charger id): at most one ``get_chargers`` call per provider
+    per tick, for the ids the process-wide :class:`~bff.service.charger_cache.ChargerCache`
+    does not hold."""
 
     def __init__(self, services: Services, failures: ProviderFailures) -> None:
         self.services = services
         self.failures = failures
         super().__init__(load_fn=self._load)
+
+    def load(self, key: ChargerKey) -> Awaitable[Charger | None]:
+        # A charger the process holds answers at once: no batch, no task, no loop turn.
+        charger = self.services.chargers.cached(*key)
+        if charger is not None:
+            self.prime(key, charger)  # unless this request already asked for it
+        return super().load(key)
 
     async def _load(self, keys: Sequence[ChargerKey]) -> list[Charger | None]:
         by_provider: dict[Provider, list[str]] = defaultdict(list)
@@ -38,11 +47,8 @@ class ChargerByIdLoader(DataLoader[ChargerKey, Charger | None]):
         found: dict[ChargerKey, Charger] = {}
 
         async def one(provider: Provider, ids: list[str]) -> None:
-            adapter = self.services.adapter(provider)
-            if adapter is None:
-                return
             try:
-                chargers = await adapter.get_chargers(ids)
+                chargers = await self.services.chargers.get(provider, ids)
             except ProviderError as exc:
                 self.failures.add(provider, exc)
                 return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import strawberry
+from graphql import FieldNode
 from strawberry.types.nodes import SelectedField, Selection
 
 
@@ -15,6 +17,21 @@ def plain_fields(selections: Iterable[Selection]) -> frozenset[str] | None:
         if not isinstance(sel, SelectedField) or sel.directives:
             return None
         names.add(sel.name)
+    return frozenset(names)
+
+
+def plain_subfields(info: strawberry.Info) -> frozenset[str] | None:
+    """:func:`plain_fields` of the selection under the field being resolved, read from
+    the document itself: ``info.selected_fields`` converts the whole subtree (every
+    nested field, argument and directive) on each call."""
+    names: set[str] = set()
+    for node in info._raw_info.field_nodes:
+        if node.selection_set is None:
+            continue
+        for sel in node.selection_set.selections:
+            if not isinstance(sel, FieldNode) or sel.directives:
+                return None
+            names.add(sel.name.value)
     return frozenset(names)
 
 

@@ -136,7 +136,8 @@ async def set_charging_profile(
     s, record = owned.session, owned.record
     adapter = services.adapters[s.provider]
     charger_id = s.charger_id or (record.charger_id if record else None)
-    charger = (await adapter.get_chargers([charger_id])).get(charger_id) if charger_id else None
+    chargers = await services.chargers.get(s.provider, [charger_id]) if charger_id else {}
+    charger = chargers.get(charger_id) if charger_id else None
     if gid.provider is not Provider.ROAMING or charger is None or not charger.smart_charging:
         raise NotSupported("this charger does not support smart charging")
     if s.status not in (SessionStatus.STARTING, SessionStatus.CHARGING) or record is None:

@@ -5,6 +5,12 @@ cursor plus how many of that page were already shown; for the others, the creati
 of the last session shown from the per-driver index in Redis. One page costs at most one
 upstream list call per history provider, plus fetches of index sessions that have no
 snapshot yet (their snapshots are kept, so each is fetched once).
+
+The page waits on its slowest provider, so what can be done while the providers answer
+is not left until after: a history provider's list call is started before anything
+else, and the records of that provider's sessions are read from the driver's index
+meanwhile (see :func:`_own_all`); an index provider reads its records and snapshots
+together.
 """
 
 from __future__ import annotations
@@ -136,10 +142,22 @@ async def _from_history(
     adapter = services.adapters[p]
     cursor = st.get("c")
     skip = int(st.get("skip", 0))
-    page = await adapter.list_sessions(driver_id, cursor, skip + n, filter)
+    # Read while the provider answers (this task starts once the list call waits), so
+    # that no Redis round trip follows the answer.
+    known = asyncio.ensure_future(_known_records(services, p, driver_id, skip + n + 1))
+    known.add_done_callback(_retrieved)
+    try:
+        page = await adapter.list_sessions(driver_id, cursor, skip + n, filter)
+    except BaseException:
+        known.cancel()
+        raise
     sessions = list(page.sessions[skip:])
     total = len(page.sessions)
-    owned = await _own_all(services, p, driver_id, sessions)
+    if sessions:
+        owned = await _own_all(services, p, driver_id, sessions, await known)
+    else:
+        known.cancel()
+        owned = []
     items: list[_Item] = []
     for i, o in enumerate(owned):
         consumed = skip + i + 1
@@ -151,13 +169,48 @@ async def _from_history(
     return items, page.next_cursor is not None
 
 
+#: Index entries read ahead for a history provider's page, at most.
+KNOWN_MAX = 200
+
+#: Whether the index was read whole, and the records of the sessions read, by id.
+Known = tuple[bool, dict[str, SessionRecord | None]]
+
+
+async def _known_records(services: Services, p: Provider, driver_id: str, limit: int) -> Known:
+    """The driver's newest ``limit`` sessions at ``p`` in the index, with their records."""
+    limit = min(limit, KNOWN_MAX)
+    rows = await services.records.driver_keys(driver_id, p, limit=limit)
+    records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
+    return len(rows) < limit, {sid: rec for (sid, _), rec in zip(rows, records, strict=True)}
+
+
 async def _own_all(
-    services: Services, p: Provider, driver_id: str, sessions: list[ChargingSession]
+    services: Services,
+    p: Provider,
+    driver_id: str,
+    sessions: list[ChargingSession],
+    known: Known,
 ) -> list[OwnedSession]:
     """The listed sessions with their records (driver actions, profile). The provider's
-    list is as fresh as it gets, so it is shown as listed."""
-    records = await services.records.get_many([f"{p.value}:{s.id}" for s in sessions])
-    return [OwnedSession(s, rec, driver_id) for s, rec in zip(sessions, records, strict=True)]
+    list is as fresh as it gets, so it is shown as listed.
+
+    A record is saved together with its entry in its driver's index, and neither is ever
+    removed: when ``known`` is the driver's whole index, a listed session it does not
+    hold has no record of this driver's, and Redis is not asked again. Otherwise the
+    sessions it does not hold are read by key.
+    """
+    whole, by_id = known
+    missing = [] if whole else [s.id for s in sessions if s.id not in by_id]
+    if missing:
+        found = await services.records.get_many([f"{p.value}:{sid}" for sid in missing])
+        by_id = {**by_id, **dict(zip(missing, found, strict=True))}
+    return [OwnedSession(s, by_id.get(s.id), driver_id) for s in sessions]
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a read-ahead's error as seen when the page failed before it was awaited."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _from_index(
@@ -192,8 +245,10 @@ async def _from_index(
 async def _index_sessions(
     services: Services, p: Provider, driver_id: str, rows: list[tuple[str, float]]
 ) -> list[OwnedSession | None]:
-    records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
-    snapshots = await services.hub.store.get_many([f"{p.value}:{sid}" for sid, _ in rows])
+    keys = [f"{p.value}:{sid}" for sid, _ in rows]
+    records, snapshots = await asyncio.gather(
+        services.records.get_many(keys), services.hub.store.get_many(keys)
+    )
     adapter = services.adapters[p]
     sem = asyncio.Semaphore(8)
 

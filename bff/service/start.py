@@ -54,7 +54,7 @@ async def start_session(
     if adapter is None:
         raise NotFound("no such connector")
     charger_id, conn_id = gid.parts
-    chargers = await adapter.get_chargers([charger_id])
+    chargers = await services.chargers.get(gid.provider, [charger_id])
     charger = chargers.get(charger_id)
     if charger is None or charger.connector(conn_id) is None:
         raise NotFound("no such connector")

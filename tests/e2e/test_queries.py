@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import httpx
 
+from tests.conftest import FAST_ENV
 from tests.support import GraphQLClient, Server
 
 WARSAW = {"latitude": 52.290056, "longitude": 20.907028}
@@ -91,6 +93,31 @@ async def test_history_and_detail_with_bounded_upstream_calls(
     assert node["charger"]["connectors"] and node["connector"]["id"]
     assert node["energy"]["wattHours"] > 0
     assert node["receipt"]["available"] and node["receipt"]["url"].startswith("http")
+
+
+async def test_the_charger_of_a_session_is_read_once_for_two_details(redis_url: str) -> None:
+    # Its own server: no other test has put this charger in its cache.
+    srv = Server({**FAST_ENV, "BFF_CHARGER_CACHE_SECONDS": "60"})
+    srv.start()
+    driver = "charger-cache-driver"
+    client = GraphQLClient(srv, srv.token(driver))
+    evse_reads = "GET /drive/v1/evses"
+    try:
+        await sandbox(srv, "plugsurfing", "/_control/seed", {"userId": driver, "count": 1})
+        [edge] = (await client.data("SessionHistory", first=5))["viewer"]["sessions"]["edges"]
+        sid = edge["node"]["id"]
+        reads = [(await sandbox(srv, "plugsurfing", "/_control/stats")).get(evse_reads, 0)]
+        details = []
+        for _ in range(2):
+            details.append((await client.data("SessionDetail", id=sid))["node"])
+            reads.append((await sandbox(srv, "plugsurfing", "/_control/stats")).get(evse_reads, 0))
+    finally:
+        await client.aclose()
+        srv.stop()
+    assert details[0]["charger"]["connectors"] and details[0]["connector"]["id"]
+    assert details[1]["charger"] == details[0]["charger"]
+    assert details[1]["connector"] == details[0]["connector"]
+    assert [b - a for a, b in pairwise(reads)] == [1, 0], reads
 
 
 async def test_history_pages_walk_every_session_exactly_once(

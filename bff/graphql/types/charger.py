@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import strawberry
 
 from bff import ids
@@ -56,6 +58,21 @@ class Charger(Node):
 
     @classmethod
     def of(cls, c: model.Charger, distance_meters: int | None = None) -> Charger:
+        if distance_meters is not None:
+            return cls._build(c, distance_meters)
+        # The same domain charger (held by the charger cache) gives the same object: it
+        # is only read, and building it (money, connectors, ids) costs more than that.
+        entry = _BUILT.get(id(c))
+        if entry is not None and entry[0] is c:
+            return entry[1]
+        built = cls._build(c, None)
+        _BUILT[id(c)] = (c, built)
+        if len(_BUILT) > _BUILT_MAX:
+            _BUILT.popitem(last=False)
+        return built
+
+    @classmethod
+    def _build(cls, c: model.Charger, distance_meters: int | None) -> Charger:
         tariff = (
             Tariff(
                 price_per_kwh=Money.of(c.tariff.price_per_kwh),
@@ -105,6 +122,11 @@ class Charger(Node):
             tariff=None,
         )
 
+
+#: Chargers built by ``Charger.of``, by the identity of the domain charger (kept with it,
+#: so that the id is not reused while the entry lives); oldest out first.
+_BUILT: OrderedDict[int, tuple[model.Charger, Charger]] = OrderedDict()
+_BUILT_MAX = 1024
 
 #: Charger fields a session can answer from what it carries (see ``Charger.summary``).
 SUMMARY_FIELDS = frozenset({"id", "provider", "name", "city", "__typename"})

@@ -8,6 +8,7 @@ import strawberry
 
 from bff.domain import model
 from bff.domain.money import Money as DomainMoney
+from bff.graphql.plain import plain_field
 
 Provider = strawberry.enum(model.Provider, name="Provider")
 SessionStatus = strawberry.enum(model.SessionStatus, name="SessionStatus")
@@ -43,7 +44,7 @@ class Money:
 class Energy:
     watt_hours: int
 
-    @strawberry.field
+    @plain_field()
     def kilowatt_hours(self) -> float:
         return self.watt_hours / 1000
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar, cast
 
 import strawberry
 
 from bff import ids
 from bff.domain import model, rules
 from bff.graphql.loaders import Loaders
-from bff.graphql.selection import plain_fields
+from bff.graphql.plain import plain_field
+from bff.graphql.selection import plain_subfields
 from bff.graphql.types.charger import SUMMARY_FIELDS, Charger, Connector
 from bff.graphql.types.common import (
     Cost,
@@ -22,6 +25,8 @@ from bff.graphql.types.common import (
     SessionStatus,
 )
 from bff.service.sessions import OwnedSession
+
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -93,27 +98,50 @@ class Receipt:
     _loaders: strawberry.Private[Loaders]
     _fallback_cost: strawberry.Private[model.Cost | None]
 
+    # Synchronous resolvers that answer an awaitable only when the provider must be asked
+    # (graphql-core awaits what a resolver returns): a session without a receipt (every
+    # live one) then costs graphql-core no coroutine, task or gather.
+
     async def _load(self) -> model.Receipt | None:
-        if not self.available:
-            return None
         return await self._loaders.receipt_by_session.load(self._key)
 
     @strawberry.field(
         description="A signed URL to the receipt document, where the provider has one."
     )
-    async def url(self) -> str | None:
+    def url(self) -> str | None:
+        if not self.available:
+            return None
+        return later(self._url())
+
+    async def _url(self) -> str | None:
         r = await self._load()
         return r.url if r else None
 
     @strawberry.field
-    async def expires_at(self) -> datetime | None:
+    def expires_at(self) -> datetime | None:
+        if not self.available:
+            return None
+        return later(self._expires_at())
+
+    async def _expires_at(self) -> datetime | None:
         r = await self._load()
         return r.expires_at if r else None
 
     @strawberry.field
-    async def cost(self) -> Cost | None:
+    def cost(self) -> Cost | None:
+        if not self.available:
+            return Cost.of(self._fallback_cost)
+        return later(self._cost())
+
+    async def _cost(self) -> Cost | None:
         r = await self._load()
         return Cost.of(r.cost if r and r.cost else self._fallback_cost)
+
+
+def later(awaitable: Awaitable[T]) -> T:
+    """What a synchronous resolver returns when its value needs a wait: graphql-core
+    awaits it. Typed as the value, so that the resolver keeps its GraphQL return type."""
+    return cast(T, awaitable)
 
 
 @strawberry.type
@@ -147,35 +175,35 @@ class ChargingSession(Node):
             return model.SessionStatus.ABANDONED
         return self._s.status
 
-    @strawberry.field
+    @plain_field()
     def provider(self) -> Provider:  # type: ignore[valid-type]
         return self._s.provider
 
-    @strawberry.field(description="The provider's own session id, for support staff.")
+    @plain_field(description="The provider's own session id, for support staff.")
     def provider_session_id(self) -> str:
         return self._s.id
 
-    @strawberry.field
+    @plain_field()
     def status(self) -> SessionStatus:  # type: ignore[valid-type]
         return self._status()
 
-    @strawberry.field(description="The provider's own status word.")
+    @plain_field(description="The provider's own status word.")
     def provider_status(self) -> str:
         return self._s.provider_status
 
-    @strawberry.field
+    @plain_field()
     def started_at(self) -> datetime | None:
         return self._s.started_at
 
-    @strawberry.field
+    @plain_field()
     def ended_at(self) -> datetime | None:
         return self._s.ended_at
 
-    @strawberry.field(description="When the provider last reported this state.")
+    @plain_field(description="When the provider last reported this state.")
     def updated_at(self) -> datetime:
         return self._s.observed_at
 
-    @strawberry.field
+    @plain_field()
     def duration_seconds(self) -> int | None:
         s = self._s
         if s.duration_seconds is not None:
@@ -187,23 +215,23 @@ class ChargingSession(Node):
             return int((datetime.now(UTC) - s.started_at).total_seconds())
         return None
 
-    @strawberry.field
+    @plain_field()
     def energy(self) -> Energy | None:
         return Energy(watt_hours=self._s.energy.watt_hours) if self._s.energy else None
 
-    @strawberry.field
+    @plain_field()
     def power_kw(self) -> float | None:
         return self._s.power_kw
 
-    @strawberry.field
+    @plain_field()
     def cost(self) -> Cost | None:
         return Cost.of(self._s.cost)
 
-    @strawberry.field
+    @plain_field()
     def can_stop(self) -> bool:
         return self._status() not in rules.FINAL and rules.can_stop(self._s)
 
-    @strawberry.field
+    @plain_field()
     def can_abandon(self) -> bool:
         if self._status() is model.SessionStatus.ABANDONED:
             return False
@@ -215,11 +243,11 @@ class ChargingSession(Node):
             record.stop_requested_at if record else None,
         )
 
-    @strawberry.field
+    @plain_field()
     def stop_failed(self) -> bool:
         return self._s.stop_failed
 
-    @strawberry.field
+    @plain_field()
     def failure_reason(self) -> str | None:
         return self._s.failure_reason
 
@@ -230,11 +258,17 @@ class ChargingSession(Node):
         connector = self._s.connector_id or (record.connector_id if record else None)
         return charger, connector
 
-    async def _charger(self) -> model.Charger | None:
+    def _held_charger(self) -> model.Charger | Awaitable[model.Charger | None] | None:
+        """The session's charger when it is at hand (none, or held by the process's
+        charger cache), else an awaitable of it (one load per request, batched)."""
         charger_id, _ = self._place()
         if not charger_id:
             return None
-        return await self._loaders.charger_by_id.load((self._s.provider, charger_id))
+        key = (self._s.provider, charger_id)
+        held = self._loaders.services.chargers.cached(*key)
+        if held is not None:
+            return held
+        return self._loaders.charger_by_id.load(key)
 
     def charger_summary(self, wanted: frozenset[str] | None) -> Charger | None:
         """The charger from what the session itself says, when ``wanted`` (the fields
@@ -249,27 +283,44 @@ class ChargingSession(Node):
             return None
         return Charger.summary(s.provider, charger_id, s.charger_name, s.charger_city)
 
+    # ``charger`` and ``connector`` answer at once when the charger is at hand, and an
+    # awaitable otherwise (see ``Receipt``).
+
     @strawberry.field
-    async def charger(self, info: strawberry.Info) -> Charger | None:
-        wanted = plain_fields(sel for f in info.selected_fields for sel in f.selections)
+    def charger(self, info: strawberry.Info) -> Charger | None:
+        wanted = plain_subfields(info)
         summary = self.charger_summary(wanted)
         if summary is not None:
             return summary
-        c = await self._charger()
-        return Charger.of(c) if c else None
+        c = self._held_charger()
+        if c is None or isinstance(c, model.Charger):
+            return Charger.of(c) if c else None
+        return later(self._charger_type(c))
+
+    async def _charger_type(self, c: Awaitable[model.Charger | None]) -> Charger | None:
+        found = await c
+        return Charger.of(found) if found else None
 
     @strawberry.field
-    async def connector(self) -> Connector | None:
+    def connector(self) -> Connector | None:
+        c = self._held_charger()
+        if c is None or isinstance(c, model.Charger):
+            return self._connector_type(c)
+        return later(self._connector_later(c))
+
+    async def _connector_later(self, c: Awaitable[model.Charger | None]) -> Connector | None:
+        return self._connector_type(await c)
+
+    def _connector_type(self, c: model.Charger | None) -> Connector | None:
         _, connector_id = self._place()
-        c = await self._charger()
         conn = c.connector(connector_id) if c and connector_id else None
         return Connector.of(c, conn) if c and conn else None
 
-    @strawberry.field
+    @plain_field()
     def payment(self) -> Payment:
         return Payment.of(self._s.payment)
 
-    @strawberry.field
+    @plain_field()
     def receipt(self) -> Receipt:
         s = self._s
         return Receipt(
@@ -279,7 +330,7 @@ class ChargingSession(Node):
             _fallback_cost=s.cost,
         )
 
-    @strawberry.field
+    @plain_field()
     def charging_profile(self) -> ChargingProfile | None:
         record = self._owned.record
         if self._s.charging_profile is not None:
