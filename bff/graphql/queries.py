@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import strawberry
-from graphql import FieldNode
 
 from bff import ids
 from bff.domain.model import GeoPoint
 from bff.errors import InvalidInput
 from bff.graphql.context import Info
+from bff.graphql.selection import field_node, plain_names
 from bff.graphql.types.charger import Charger, ChargerConnection, ChargerEdge
 from bff.graphql.types.common import GeoPointInput, Node, PageInfo, SessionFilter
 from bff.graphql.types.session import ChargingSession, SessionConnection, SessionEdge
@@ -75,10 +74,10 @@ def _charger_prefetch(info: Info, timeout: float) -> OnFound | None:
 
     Read from the document itself, before any provider is asked: ``info.selected_fields``
     would convert the page's whole selection (every field of every fragment) first."""
-    charger = _field_node(info._raw_info.field_nodes, "sessions", "edges", "node", "charger")
+    charger = field_node(info._raw_info.field_nodes, "sessions", "edges", "node", "charger")
     if charger is None:
         return None
-    wanted = _plain_names(charger)
+    wanted = plain_names(charger)
     loader = info.context.loaders.charger_by_id
 
     def prefetch(found: list[OwnedSession]) -> None:
@@ -93,30 +92,6 @@ def _charger_prefetch(info: Info, timeout: float) -> OnFound | None:
                 future.add_done_callback(_retrieved)  # type: ignore[attr-defined]
 
     return prefetch
-
-
-def _field_node(nodes: Iterable[Any], *path: str) -> FieldNode | None:
-    """The field at ``path`` (GraphQL names), the first of that name at each step,
-    looking through plain fields only (not into fragments), as
-    :func:`bff.graphql.selection.find` does on ``info.selected_fields``."""
-    found: FieldNode | None = None
-    for name in path:
-        found = next((n for n in nodes if isinstance(n, FieldNode) and n.name.value == name), None)
-        if found is None:
-            return None
-        nodes = found.selection_set.selections if found.selection_set else ()
-    return found
-
-
-def _plain_names(node: FieldNode) -> frozenset[str] | None:
-    """The names of the fields selected under ``node``, or None when that selection is
-    not just plain fields (:func:`bff.graphql.selection.plain_fields`)."""
-    names: set[str] = set()
-    for sel in node.selection_set.selections if node.selection_set else ():
-        if not isinstance(sel, FieldNode) or sel.directives:
-            return None
-        names.add(sel.name.value)
-    return frozenset(names)
 
 
 def _retrieved(future: Any) -> None:
