@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings.model_copy(update=updates)
     from bff.app import create_app
     from bff.logs import configure_logging
+    from bff.ws_protocol import LeanWebSocketProtocol
 
     configure_logging(settings.log_level)
     uvicorn.run(
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=10,
         ws_ping_interval=None,
         ws_per_message_deflate=settings.ws_compression,
+        ws=LeanWebSocketProtocol,
     )
     return 0
 
