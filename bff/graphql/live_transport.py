@@ -20,17 +20,25 @@ import json
 import logging
 import sys
 from contextlib import aclosing, suppress
-from typing import TYPE_CHECKING, Any
+from json import JSONDecodeError
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import GraphQLError, OperationType, get_operation_ast
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import (
+    NonJsonMessageReceived,
+    NonTextMessageReceived,
+    WebSocketDisconnected,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    Message,
+)
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
 
@@ -48,6 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: What :meth:`SharedSubscriptionsWSHandler._receive` answers once the socket is closed.
+_END = object()
+
 #: How long a subscriber waits for a new feed to be subscribed to its channel.
 SETTLE_SECONDS = 15.0
 
@@ -60,6 +71,47 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         super().__init__(*args, **kwargs)
         # Subscriptions whose sink delivers (no task of their own): id -> (sink, name).
         self._attached: dict[str, tuple[Sink, str | None]] = {}
+
+    async def handle(self) -> None:
+        """Strawberry's receive loop, without keeping the last message alive while it
+        waits for the next: an idle socket would hold its subscribe message's text and
+        parsed dict (a second copy of the query) for as long as it stays open."""
+        if not isinstance(self.websocket, ASGIWebSocketAdapter):  # pragma: no cover
+            await super().handle()
+            return
+        self.on_request_accepted()
+        try:
+            try:
+                while True:
+                    message = await self._receive(self.websocket)
+                    if message is _END:
+                        break
+                    await self.handle_message(cast(Message, message))
+                    del message
+            except NonTextMessageReceived:
+                await self.handle_invalid_message("WebSocket message type must be text")
+            except NonJsonMessageReceived:
+                await self.handle_invalid_message("WebSocket message must be valid JSON")
+        except WebSocketDisconnected:
+            pass
+        finally:
+            await self.shutdown()
+
+    async def _receive(self, adapter: ASGIWebSocketAdapter) -> object:
+        """The next message, parsed (as Strawberry's ``iter_json``), or ``_END``."""
+        socket = adapter.ws
+        if socket.application_state == WebSocketState.DISCONNECTED:
+            return _END
+        try:
+            text = await socket.receive_text()
+        except KeyError as exc:
+            raise NonTextMessageReceived from exc
+        except WebSocketDisconnect:
+            return _END
+        try:
+            return self.view.decode_json(text)
+        except JSONDecodeError as exc:
+            raise NonJsonMessageReceived from exc
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)

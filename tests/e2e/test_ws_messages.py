@@ -1,0 +1,41 @@
+"""Bad websocket messages close the socket with graphql-transport-ws's 4400 and a reason
+(the server's receive loop is its own, see SharedSubscriptionsWSHandler.handle)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import websockets
+
+from tests.support import Server
+
+
+async def closed_with(server: Server, send: str | bytes) -> tuple[int | None, str]:
+    url = server.url.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        token = server.token("ws-bad-input")
+        await ws.send(json.dumps({"type": "connection_init",
+                                  "payload": {"authorization": f"Bearer {token}"}}))  # fmt: skip
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+        await ws.send(send)
+        try:
+            async with asyncio.timeout(10):
+                while True:
+                    await ws.recv()
+        except websockets.ConnectionClosed as closed:
+            return (closed.rcvd.code, closed.rcvd.reason) if closed.rcvd else (None, "")
+    raise AssertionError("the socket stayed open")
+
+
+async def test_a_message_that_is_not_json_closes_with_4400(server: Server) -> None:
+    assert await closed_with(server, "{not json") == (4400, "WebSocket message must be valid JSON")
+
+
+async def test_a_binary_message_closes_with_4400(server: Server) -> None:
+    assert await closed_with(server, b"\x00\x01") == (4400, "WebSocket message type must be text")
+
+
+async def test_an_unknown_message_type_closes_with_4400(server: Server) -> None:
+    code, reason = await closed_with(server, json.dumps({"type": "nonsense"}))
+    assert code == 4400 and reason
