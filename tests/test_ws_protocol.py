@@ -12,7 +12,8 @@ import uvicorn
 from uvicorn.config import Config
 
 from bff import cli, logs
-from bff.ws_protocol import Flag, Inbox, LeanWebSocketProtocol
+from bff.waiting import Flag, Inbox
+from bff.ws_protocol import LeanWebSocketProtocol
 
 
 async def test_inbox_is_first_in_first_out_and_wakes_every_getter() -> None:

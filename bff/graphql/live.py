@@ -11,7 +11,6 @@ twice and never an older state).
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 from bff.domain.reconcile import FINAL
 from bff.live.codec import Snapshot
 from bff.store.records import SessionRecord, session_key
+from bff.waiting import Flag
 
 #: Orders the states of one session: the provider's time, then the snapshot's version.
 Mark = tuple[datetime, int]
@@ -52,7 +52,7 @@ class LiveRun:
 
     def __init__(self, *, initial: bool) -> None:
         self.initial = initial
-        self.ready = asyncio.Event()  # the resolver passed its checks and is subscribed
+        self.ready = Flag()  # the resolver passed its checks and is subscribed
         self.authorized = False
         self.event: Marked | None = None  # the snapshot behind the result just yielded
         self._record: tuple[SessionRecord | None] | None = None
