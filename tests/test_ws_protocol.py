@@ -10,10 +10,13 @@ from typing import Any
 import pytest
 import uvicorn
 from uvicorn.config import Config
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Protocol, State
+from websockets.server import ServerProtocol
 
 from bff import cli, logs
 from bff.waiting import Flag, Inbox
-from bff.ws_protocol import LeanWebSocketProtocol
+from bff.ws_protocol import LeanWebSocketProtocol, _fresh_parser
 
 
 async def test_inbox_is_first_in_first_out_and_wakes_every_getter() -> None:
@@ -66,3 +69,44 @@ def test_bff_serve_runs_uvicorn_with_the_lean_protocol_and_no_compression(
     config = Config(app=lambda *_: None, ws=seen["ws"])
     config.load()
     assert config.ws_protocol_class is LeanWebSocketProtocol  # uvicorn takes the class as is
+
+
+def _open_server_protocol() -> ServerProtocol:
+    conn = ServerProtocol()
+    conn.receive_data(
+        b"GET /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    [request] = conn.events_received()
+    conn.send_response(conn.accept(request))
+    assert conn.state is State.OPEN
+    return conn
+
+
+def _client_text(text: str) -> bytes:
+    return Frame(Opcode.TEXT, text.encode()).serialize(mask=True)
+
+
+def test_the_frame_parser_restarts_only_between_frames() -> None:
+    conn = _open_server_protocol()
+    handshake_parser = conn.parser
+    conn.receive_data(_client_text('{"type":"connection_init"}'))
+    [first] = conn.events_received()
+    _fresh_parser(conn)  # between frames: a fresh frame parser, the handshake's is gone
+    assert conn.parser is not handshake_parser
+    assert conn.parser.gi_code is Protocol.parse.__code__  # type: ignore[attr-defined]
+
+    frame = _client_text('{"type":"subscribe","id":"1"}')
+    conn.receive_data(frame[:3])  # half a frame: the parser has read its header
+    midway = conn.parser
+    _fresh_parser(conn)
+    assert conn.parser is midway  # not restarted in the middle of a frame
+    conn.receive_data(frame[3:])
+    [second] = conn.events_received()
+    _fresh_parser(conn)
+    conn.receive_data(_client_text("third") + _client_text("fourth"))
+    texts = [first, second, *conn.events_received()]
+    assert [bytes(f.data).decode() for f in texts if isinstance(f, Frame)] == [
+        '{"type":"connection_init"}', '{"type":"subscribe","id":"1"}', "third", "fourth",
+    ]  # fmt: skip
