@@ -2,7 +2,8 @@
 
 Driven over stdin/stdout, one JSON object a line each way (see :class:`Subscribers`):
 ``open`` (connect and subscribe, bounded concurrency), ``reset`` (start counting),
-``stats`` (what arrived since), ``pause`` (stop reading), ``close``.
+``stats`` (what arrived since), ``pause`` (stop reading: the first ``count``, or those
+with ``tag``), ``close``.
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ class Subscribers:
         }
 
     def pause(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        n = int(cmd.get("count", len(self.conns)))
-        for c in self.conns[:n]:
+        if "tag" in cmd:  # by tag: sockets open concurrently, so their order is not fixed
+            chosen = [c for c in self.conns if str(c.tag) == str(cmd["tag"])]
+        else:
+            chosen = self.conns[: int(cmd.get("count", len(self.conns)))]
+        for c in chosen:
             c.pause()
-        return {"paused": min(n, len(self.conns))}
+        return {"paused": len(chosen)}
 
     def close(self) -> dict[str, Any]:
         for c in self.conns:

@@ -48,7 +48,9 @@ def run(cfg: Config) -> Section:
                 ]
                 pool.all({"cmd": "open", "host": "127.0.0.1", "port": bff.port, "query": query,
                           "subs": subs, "concurrency": 2})  # fmt: skip
-                pool.all({"cmd": "pause", "count": 1})  # the first one stops reading
+                paused = pool.all({"cmd": "pause", "tag": "stuck"})  # it stops reading
+                if paused[0]["paused"] != 1:
+                    raise RuntimeError(f"expected one stuck subscriber: {paused}")
                 pool.all({"cmd": "reset"})
                 time.sleep(1)
                 rss0 = bff.rss_kib()
