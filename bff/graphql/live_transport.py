@@ -20,24 +20,14 @@ import json
 import logging
 import sys
 from contextlib import aclosing, suppress
-from json import JSONDecodeError
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from graphql import GraphQLError, OperationType, get_operation_ast
-from starlette.websockets import WebSocketDisconnect, WebSocketState
-from strawberry.asgi import ASGIWebSocketAdapter
-from strawberry.http.exceptions import (
-    NonJsonMessageReceived,
-    NonTextMessageReceived,
-    WebSocketDisconnected,
-)
+from starlette.websockets import WebSocketDisconnect
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
-)
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
-    ConnectionInitMessage,
-    Message,
 )
 from strawberry.types import ExecutionResult
 from strawberry.types.execution import PreExecutionError
@@ -46,8 +36,7 @@ from bff.errors import Unauthenticated
 from bff.graphql.context import Context
 from bff.graphql.fanout import FeedKey, Finish, Send, Sink, Stream
 from bff.graphql.live import LiveRun
-from bff.graphql.persisted_view import PersistedQueryWSHandler
-from bff.observability.requestid import RAW_SEND
+from bff.graphql.ws_handler import LeanWSHandler
 from bff.service.partial import ProviderFailures
 
 if TYPE_CHECKING:
@@ -56,14 +45,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: What :meth:`SharedSubscriptionsWSHandler._receive` answers once the socket is closed.
-_END = object()
-
 #: How long a subscriber waits for a new feed to be subscribed to its channel.
 SETTLE_SECONDS = 15.0
 
 
-class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
+class SharedSubscriptionsWSHandler(LeanWSHandler):
     """Strawberry's graphql-transport-ws handler (with persisted queries), sharing
     subscription executions through :class:`~bff.graphql.fanout.Feeds`."""
 
@@ -71,57 +57,6 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
         super().__init__(*args, **kwargs)
         # Subscriptions whose sink delivers (no task of their own): id -> (sink, name).
         self._attached: dict[str, tuple[Sink, str | None]] = {}
-
-    async def handle(self) -> None:
-        """Strawberry's receive loop, without keeping the last message alive while it
-        waits for the next: an idle socket would hold its subscribe message's text and
-        parsed dict (a second copy of the query) for as long as it stays open."""
-        if not isinstance(self.websocket, ASGIWebSocketAdapter):  # pragma: no cover
-            await super().handle()
-            return
-        self.on_request_accepted()
-        try:
-            try:
-                while True:
-                    message = await self._receive(self.websocket)
-                    if message is _END:
-                        break
-                    await self.handle_message(cast(Message, message))
-                    del message
-            except NonTextMessageReceived:
-                await self.handle_invalid_message("WebSocket message type must be text")
-            except NonJsonMessageReceived:
-                await self.handle_invalid_message("WebSocket message must be valid JSON")
-        except WebSocketDisconnected:
-            pass
-        finally:
-            await self.shutdown()
-
-    async def _receive(self, adapter: ASGIWebSocketAdapter) -> object:
-        """The next message, parsed (as Strawberry's ``iter_json``), or ``_END``."""
-        socket = adapter.ws
-        if socket.application_state == WebSocketState.DISCONNECTED:
-            return _END
-        try:
-            text = await socket.receive_text()
-        except KeyError as exc:
-            raise NonTextMessageReceived from exc
-        except WebSocketDisconnect:
-            return _END
-        try:
-            return self.view.decode_json(text)
-        except JSONDecodeError as exc:
-            raise NonJsonMessageReceived from exc
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        # Cancelled by now; kept, it would hold its CancelledError and traceback for the
-        # socket's lifetime (Strawberry's shutdown copes with None).
-        self.connection_init_timeout_task = None
-        context = self.context
-        if isinstance(context, Context) and context.authenticated:
-            # The driver is known: the token (the bulk of the payload) is not needed again.
-            context.connection_params = None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         shared = getattr(self.view, "shared", None)
@@ -283,29 +218,6 @@ class SharedSubscriptionsWSHandler(PersistedQueryWSHandler):
     async def cleanup_operation(self, operation_id: str) -> None:
         self._detach(operation_id)
         await super().cleanup_operation(operation_id)
-
-    async def _send_text(self, text: str) -> None:
-        """A prepared ``next`` message, sent as it is (no per-socket encoding), to the
-        server's own send when the app recorded it (:data:`RAW_SEND`)."""
-        ws = self.websocket
-        if not isinstance(ws, ASGIWebSocketAdapter):  # pragma: no cover - other servers
-            await ws.send_json(json.loads(text))
-            return
-        socket = ws.ws
-        raw = socket.scope.get(RAW_SEND)
-        if raw is None:
-            try:
-                await socket.send_text(text)
-            except WebSocketDisconnect as exc:
-                raise WebSocketDisconnected from exc
-            return
-        if socket.application_state is not WebSocketState.CONNECTED:
-            raise WebSocketDisconnected
-        try:
-            await raw({"type": "websocket.send", "text": text})
-        except OSError as exc:  # the client is gone (as Starlette's send would say)
-            socket.application_state = WebSocketState.DISCONNECTED
-            raise WebSocketDisconnected from exc
 
 
 def _count(metrics: Metrics | None, name: str | None, result: ExecutionResult) -> None:
