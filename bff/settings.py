@@ -7,6 +7,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bff.domain.model import Provider
+
 
 class Settings(BaseSettings):
     """Every knob of the BFF. Timeouts and cooldowns are settings so tests can shorten them."""
@@ -91,6 +93,10 @@ class Settings(BaseSettings):
     # Live updates
     poll_interval_seconds: float = 5.0
     quiet_poll_after_seconds: float = 30.0
+    #: Polls per provider per minute for all replicas together, over the defaults in
+    #: bff/live/pollers.py (e.g. ``{"PLUGSURFING": 300}``): keep each under the
+    #: provider's rate limit.
+    poll_budgets: dict[Provider, int] = Field(default_factory=dict)
     poll_lease_seconds: float = 15.0
     ws_ping_interval_seconds: float = 20.0
     #: permessage-deflate on GraphQL websockets. Off: a live update is ~1 KB of JSON, and

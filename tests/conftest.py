@@ -20,6 +20,10 @@ FAST_ENV = {
     "BFF_START_TIMEOUT_SECONDS": "3",
     "BFF_CONNECTOR_COOLDOWN_SECONDS": "2",
     "BFF_POLL_INTERVAL_SECONDS": "0.3",
+    # Many test servers share the test Redis and its per-provider poll budgets, and the
+    # sessions earlier tests leave live get polled first: at the production budgets a new
+    # session could wait ~20 s for its first poll. The sandboxes at speed 40 allow this.
+    "BFF_POLL_BUDGETS": '{"PLUGSURFING": 6000, "ROAMING": 6000, "PLUGCHOICE": 1000}',
     "BFF_QUIET_POLL_AFTER_SECONDS": "1",
     "BFF_WS_PING_INTERVAL_SECONDS": "1",
     "BFF_PLUGSURFING_TIMEOUT_SECONDS": "3",

@@ -93,7 +93,7 @@ class Poller:
         self.store = store
         self.refresh = refresh
         self.providers = tuple(providers)
-        self.budgets = budgets
+        self.budgets = {**budgets, **settings.poll_budgets}
         self.give_up_seconds = give_up_seconds
         self._limit = asyncio.Semaphore(concurrency)
         self._token = uuid.uuid4().hex

@@ -136,3 +136,14 @@ async def test_a_long_dead_session_is_given_up(
     assert await hub.poller.poll_once() == [(PS, "f")]
     assert adapters[PS].calls == []
     assert await hub.store.live_sessions(PS) == []
+
+
+def test_poll_budgets_from_settings_override_the_defaults(rds: Redis) -> None:
+    settings = Settings(redis_url=LIVE_REDIS_URL, poll_budgets={Provider.PLUGSURFING: 7})
+
+    async def refresh(provider: Provider, sid: str, driver: str | None) -> None:
+        return None
+
+    poller = Poller(settings, rds, SnapshotStore(rds), refresh, [Provider.PLUGSURFING])
+    assert poller.budgets[Provider.PLUGSURFING] == 7
+    assert poller.budgets[Provider.PLUGCHOICE] == 20  # the default stays
