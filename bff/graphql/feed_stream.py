@@ -68,11 +68,16 @@ class FeedSchema:
                 max_tokens = ext.max_token_count
         return cls(schema, documents, tuple(rules), max_tokens)
 
-    def errors(self, message: Sequence[GraphQLError]) -> str:
-        """A failure payload: shaped errors, logged as Strawberry logs them."""
-        shaped = [to_graphql_error(e) for e in message]
+    def errors(self, errors: Sequence[GraphQLError]) -> str:
+        """A failure payload."""
+        return _dumps({"data": None, "errors": self._shaped(errors)})
+
+    def _shaped(self, errors: Sequence[GraphQLError]) -> list[Any]:
+        """Errors as the client sees them (codes, internals masked), logged as Strawberry
+        logs them."""
+        shaped = [to_graphql_error(e) for e in errors]
         self.schema.process_errors(shaped)
-        return _dumps({"data": None, "errors": [e.formatted for e in shaped]})
+        return [e.formatted for e in shaped]
 
     async def results(
         self,
@@ -127,7 +132,5 @@ class FeedSchema:
     def _text(self, result: ExecutionResult) -> str:
         payload: dict[str, Any] = {"data": result.data}
         if result.errors:
-            shaped = [to_graphql_error(e) for e in result.errors]
-            self.schema.process_errors(shaped)
-            payload["errors"] = [e.formatted for e in shaped]
+            payload["errors"] = self._shaped(result.errors)
         return _dumps(payload)
