@@ -7,6 +7,7 @@ from typing import Any
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
+from strawberry.schema.config import StrawberryConfig
 
 from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules
 from bff.graphql.errors import ErrorShaping
@@ -47,6 +48,8 @@ def build_schema(
         types=[ChargingSession, Charger, Connector],
         extensions=extensions,
         execution_context_class=LiveExecutor,
+        # Without introspection, "Did you mean ...?" would hand out the schema piecemeal.
+        config=StrawberryConfig(disable_field_suggestions=not settings.introspection),
     )
 
 

@@ -120,6 +120,11 @@ async def test_introspection_and_graphiql_are_off_in_production(
             on = await client.execute(query)  # the development server answers
             assert "errors" not in on, on
         assert (await c.execute("{ __typename }"))["data"] == {"__typename": "Query"}
+        # Nor do validation errors suggest field names (the development server does).
+        typo = "{ viewer { idd } }"
+        hidden, shown = (await c.execute(typo))["errors"][0], (await client.execute(typo))["errors"][0]
+        assert hidden["message"] == "Cannot query field 'idd' on type 'Viewer'.", hidden
+        assert "Did you mean 'id'?" in shown["message"], shown
         html = {"accept": "text/html"}
         assert (await c.http.get("/graphql", headers=html)).status_code == 404
         assert (await c.http.get("/static/vendor/manifest.json")).status_code == 404
