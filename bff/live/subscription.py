@@ -8,10 +8,11 @@ memory stays bounded even for a reader that never reads.
 
 from __future__ import annotations
 
-import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
+
+from bff.waiting import Flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +50,8 @@ class Subscription:
         self._buf: OrderedDict[str, Event] = OrderedDict()
         self._resync = False
         self._closed = False
-        # A future only while the reader waits (an asyncio.Event costs ~0.7 KB for each of
-        # thousands of idle subscriptions).
-        self._waiter: asyncio.Future[None] | None = None
+        # Not an asyncio.Event: ~0.7 KB for each of thousands of idle subscriptions.
+        self._ready = Flag()
 
     @property
     def pending(self) -> int:
@@ -72,22 +72,18 @@ class Subscription:
             self._buf.clear()
             self._resync = True
         self._buf[key] = event  # an existing key keeps its place in the queue
-        self._wake()
+        self._ready.set()
 
     def resync(self) -> None:
         if not self._closed:
             self._resync = True
-            self._wake()
+            self._ready.set()
 
     def close(self) -> None:
         self._closed = True
         self._buf.clear()
-        self._wake()
+        self._ready.set()
 
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
 
     async def get(self) -> Event | Resync | None:
         """The next item, waiting for one; None once closed."""
@@ -99,11 +95,8 @@ class Subscription:
                 return RESYNC
             if self._buf:
                 return self._buf.popitem(last=False)[1]
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
+            self._ready.clear()
+            await self._ready.wait()
 
     def __aiter__(self) -> Subscription:
         return self

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar, cast
 
@@ -99,23 +99,21 @@ class Receipt:
         description="A signed URL to the receipt document, where the provider has one."
     )
     def url(self) -> str | None:
-        if not self.available:
-            return None
-        return later(self._url())
-
-    async def _url(self) -> str | None:
-        r = await self._load()
-        return r.url if r else None
+        return self._from_receipt(lambda r: r.url)
 
     @strawberry.field
     def expires_at(self) -> datetime | None:
+        return self._from_receipt(lambda r: r.expires_at)
+
+    def _from_receipt(self, pick: Callable[[model.Receipt], T | None]) -> T | None:
+        """``pick`` of the provider's receipt, loaded only when there is one."""
         if not self.available:
             return None
-        return later(self._expires_at())
+        return later(self._picked(pick))
 
-    async def _expires_at(self) -> datetime | None:
+    async def _picked(self, pick: Callable[[model.Receipt], T | None]) -> T | None:
         r = await self._load()
-        return r.expires_at if r else None
+        return pick(r) if r else None
 
     @strawberry.field
     def cost(self) -> Cost | None:
