@@ -10,9 +10,13 @@ import pytest
 import redis
 
 from tests.figures import figures, pytest_configure, pytest_terminal_summary  # noqa: F401
+from tests.redis_server import run_redis_base
 from tests.support import GraphQLClient, Server
 
-REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: The run's own redis-server (see tests/redis_server.py); DB 15 for the servers, DB 13
+#: for the push-path tests, DB 14 for the chaos test.
+REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL") or f"{run_redis_base()}/15"
+os.environ.setdefault("BFF_LIVE_TEST_REDIS_URL", f"{run_redis_base()}/13")
 
 FAST_ENV = {
     "BFF_REDIS_URL": REDIS_URL,

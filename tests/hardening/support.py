@@ -5,81 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import subprocess
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 import uvicorn
 import websockets
 from starlette.types import ASGIApp
 
 from tests.support import Server, free_port
-
-
-class RedisServer:
-    """A throwaway ``redis-server`` (no automatic persistence) that tests stop and start.
-
-    :meth:`stop` saves first by default (``SHUTDOWN SAVE``), so that :meth:`start` brings
-    the data back, as a managed Redis restarting from its persistence would.
-    """
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="bff-test-redis-"))
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, socket_connect_timeout=1)
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.dir), "--dbfilename", "dump.rdb"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if self.client().ping():
-                    return
-            except redis.exceptions.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    def stop(self, save: bool = True) -> None:
-        if self.proc is None:
-            return
-        if save:
-            try:
-                self.client().shutdown(save=True)
-            except redis.exceptions.RedisError:
-                pass  # SHUTDOWN closes the connection under redis-py's feet
-        else:
-            self.proc.kill()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def close(self) -> None:
-        self.stop(save=False)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 @asynccontextmanager

@@ -29,7 +29,8 @@ from bff.settings import Settings
 from tests.conftest import FAST_ENV
 from tests.e2e.flows import WARSAW, connector, detail, start, wait_status
 from tests.figures import Figures
-from tests.hardening.support import RedisServer, ws_url
+from tests.hardening.support import ws_url
+from tests.redis_server import RedisServer
 from tests.support import GraphQLClient, Server, wait_for
 
 SUBSCRIBERS = 200

@@ -22,7 +22,7 @@ from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords
 from tests.conftest import FAST_ENV
 from tests.figures import Figures
-from tests.hardening.support import RedisServer
+from tests.redis_server import RedisServer
 from tests.support import Server, wait_for
 
 SETTINGS = Settings()

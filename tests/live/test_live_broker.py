@@ -13,8 +13,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bff.live.broker import RESYNC, Event, RedisBroker, Subscription
 from tests.live.conftest import LIVE_REDIS_URL
-from tests.live.redis_proc import RedisProcess
 from tests.live.support import wait_for
+from tests.redis_server import RedisServer as RedisProcess
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from bff.live.hub import LiveHub
 from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords
 from tests.live.conftest import LIVE_REDIS_URL
-from tests.live.redis_proc import RedisProcess
 from tests.live.support import FakeAdapter, at, session, wait_for
+from tests.redis_server import RedisServer as RedisProcess
 
 P = Provider.PLUGSURFING
 
