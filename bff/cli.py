@@ -50,12 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=updates)
     from bff.app import create_app
+    from bff.gc_tuning import tuned_after_startup
     from bff.logs import configure_logging
-    from bff.ws_protocol import LeanWebSocketProtocol
+    from bff.seams.uvicorn import LeanWebSocketProtocol
 
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        tuned_after_startup(create_app(settings)),
         host=settings.host,
         port=settings.port,
         log_config=None,

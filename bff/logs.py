@@ -1,7 +1,7 @@
 """Structured (JSON) logs, one object per line.
 
 Every line written while a request is handled carries its ``request_id``
-(:class:`~bff.observability.requestid.RequestIdFilter` on the handler). Secrets never
+(:class:`~bff.server.requestid.RequestIdFilter` on the handler). Secrets never
 reach the output: bearer/basic credentials, JWTs and signed-URL or credential query
 parameters are masked in messages and tracebacks, and extras named like secrets dropped.
 """
@@ -14,7 +14,7 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from bff.observability.requestid import RequestIdFilter
+from bff.server.requestid import RequestIdFilter
 
 # uvicorn's ANSI copy of the message is noise in JSON.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {

@@ -66,8 +66,8 @@ def provider_urls(settings: Settings) -> dict[Provider, str]:
 
 
 @asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
-    """The configured Redis, or an embedded redis-server when no URL is set."""
+async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    """The configured Redis, or an embedded redis-server when no URL is set, and its URL."""
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if not url:
@@ -92,7 +92,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     )
     redis = Redis(connection_pool=pool)
     try:
-        yield redis
+        yield redis, url
     finally:
         await redis.aclose()
         if embedded:
@@ -110,7 +110,7 @@ async def open_services(
         Provider.ROAMING: build_roaming_adapter,
     }
     async with AsyncExitStack() as stack:
-        redis = await stack.enter_async_context(open_redis(settings))
+        redis, redis_url = await stack.enter_async_context(open_redis(settings))
         adapters: dict[Provider, ProviderAdapter] = {}
         enabled = {p.upper() for p in settings.enabled_providers}
         for provider, url in provider_urls(settings).items():
@@ -122,7 +122,7 @@ async def open_services(
             stack.push_async_callback(_close_client, client)
             adapters[provider] = adapter
         records = SessionRecords(redis)
-        hub = LiveHub(settings, redis, records, adapters)
+        hub = LiveHub(settings, redis, records, adapters, redis_url=redis_url)
         await hub.start()
         stack.push_async_callback(hub.aclose)
         auth = DriverAuth.from_settings(settings)

@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
+    #: ``POST /graphql`` bodies larger than this are refused (413) before being read whole.
+    max_body_bytes: int = 1024 * 1024
+    #: The text of one operation (whitespace and comments count: the token limit does not).
+    max_query_bytes: int = 100 * 1024
     mutation_rate_per_minute: int = 60  # per driver, all replicas; also the burst
     max_operations_per_socket: int = 50  # operations in flight on one websocket
     graphiql: bool = True

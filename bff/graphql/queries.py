@@ -14,6 +14,7 @@ from bff.graphql.selection import field_node, plain_names
 from bff.graphql.types.charger import Charger, ChargerConnection, ChargerEdge
 from bff.graphql.types.common import GeoPointInput, Node, PageInfo, SessionFilter
 from bff.graphql.types.session import ChargingSession, SessionConnection, SessionEdge
+from bff.seams.strawberry import field_nodes
 from bff.service.chargers import nearby_chargers
 from bff.service.history import OnFound, session_history
 from bff.service.sessions import OwnedSession, load_session
@@ -74,7 +75,7 @@ def _charger_prefetch(info: Info, timeout: float) -> OnFound | None:
 
     Read from the document itself, before any provider is asked: ``info.selected_fields``
     would convert the page's whole selection (every field of every fragment) first."""
-    charger = field_node(info._raw_info.field_nodes, "sessions", "edges", "node", "charger")
+    charger = field_node(field_nodes(info), "sessions", "edges", "node", "charger")
     if charger is None:
         return None
     wanted = plain_names(charger)

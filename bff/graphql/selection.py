@@ -12,6 +12,8 @@ from typing import Any
 import strawberry
 from graphql import FieldNode
 
+from bff.seams.strawberry import field_nodes
+
 
 def plain_names(node: FieldNode) -> frozenset[str] | None:
     """The names of the fields selected under ``node``, or None when that selection is
@@ -27,7 +29,7 @@ def plain_names(node: FieldNode) -> frozenset[str] | None:
 def plain_subfields(info: strawberry.Info) -> frozenset[str] | None:
     """:func:`plain_names` under the field being resolved (all of its nodes)."""
     names: set[str] = set()
-    for node in info._raw_info.field_nodes:
+    for node in field_nodes(info):
         found = plain_names(node)
         if found is None:
             return None

@@ -14,7 +14,7 @@ import time
 import httpx
 
 from bff.observability.metrics import Metrics
-from bff.observability.requestid import REQUEST_ID_HEADER, current_request_id
+from bff.server.requestid import REQUEST_ID_HEADER, current_request_id
 
 #: Where an attempt's timing rides on its ``httpx.Request`` (httpcore ignores unknown keys).
 ATTEMPT_KEY = "bff.upstream_attempt"

@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from bff.graphql.operations_file import operation_documents, read_operations_file
+from bff.graphql.engine.operations_file import operation_documents, read_operations_file
 from tests.conftest import FAST_ENV
 from tests.support import CONTRACT, GraphQLClient, Server, contract_operations
 
@@ -161,7 +161,9 @@ async def test_a_persisted_mutation_is_refused_over_get(
     assert r.status_code == 200, r.text
     assert await store.exists(f"pq:{digest}")
     refused = await get(client, {"extensions": ext(digest), "variables": variables})
-    assert refused.status_code == 400 and "mutation" in refused.text.lower()
+    # GraphQL over HTTP: a mutation over GET is 405 Method Not Allowed.
+    assert refused.status_code == 405 and "mutation" in refused.text.lower()
+    assert refused.headers["allow"] == "POST"
     await store.delete(f"pq:{digest}")
 
 

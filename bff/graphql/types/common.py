@@ -8,7 +8,7 @@ import strawberry
 
 from bff.domain import model
 from bff.domain.money import Money as DomainMoney
-from bff.graphql.plain import plain_field
+from bff.seams.strawberry import plain_field
 
 Provider = strawberry.enum(model.Provider, name="Provider")
 SessionStatus = strawberry.enum(model.SessionStatus, name="SessionStatus")

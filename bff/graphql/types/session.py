@@ -9,8 +9,8 @@ import strawberry
 
 from bff import ids
 from bff.domain import model, rules
+from bff.graphql.engine.marks import Marked
 from bff.graphql.loaders import Loaders
-from bff.graphql.plain import plain_field
 from bff.graphql.selection import plain_subfields
 from bff.graphql.types.charger import SUMMARY_FIELDS, Charger, Connector
 from bff.graphql.types.common import (
@@ -27,6 +27,7 @@ from bff.graphql.types.session_parts import (
     Receipt,
     later,
 )
+from bff.seams.strawberry import plain_field
 from bff.service.sessions import OwnedSession
 
 
@@ -36,6 +37,8 @@ class ChargingSession(Node):
     _owned: strawberry.Private[OwnedSession]
     _loaders: strawberry.Private[Loaders]
     _start_timeout: strawberry.Private[float]
+    #: Which state of which session this is, when it is a subscription's result.
+    live_mark: strawberry.Private[Marked | None] = None
 
     @property
     def _s(self) -> model.ChargingSession:

@@ -1,5 +1,6 @@
-"""Shared subscription feeds (bff.graphql.fanout): one run per key, every sink gets each
-newer state once, a slow sink gets the newest, the last one out ends the feed."""
+"""Subscription feeds (bff.graphql.engine.feeds): one run per key, every sink gets each
+newer state once, a late sink starts from the newest, a slow sink gets the newest, the
+last one out ends the feed."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bff.graphql.fanout import Feeds, Results, Sink
-from bff.graphql.live import LiveRun, Marked
+from bff.graphql.engine.feeds import Feeds, Results, Sink
+from bff.graphql.engine.marks import Marked
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 KEY = ("subscription { x }", None, "{}", "driver-1")
 
 
-def marked(version: int, key: str = "P:s1") -> Marked:
-    return Marked(key, (T0 + timedelta(seconds=version), version), 0.0, False)
+def marked(version: int, key: str = "P:s1", *, changed_at: float = 0.0,
+           news_only: bool = False) -> Marked:
+    return Marked(key, (T0 + timedelta(seconds=version), version), changed_at, news_only)
 
 
 class Source:
@@ -28,13 +30,12 @@ class Source:
         self.starts = 0
         self.closed = asyncio.Event()
 
-    def start(self) -> Callable[[LiveRun], Results]:
-        def start(run: LiveRun) -> Results:
+    def start(self) -> Callable[[], Results]:
+        def start() -> Results:
             self.starts += 1
 
             async def results() -> Results:
                 try:
-                    run.subscribed()
                     while True:
                         mark, data = await self.events.get()
                         yield mark, json.dumps({"data": data}, separators=(",", ":"))
@@ -45,8 +46,8 @@ class Source:
 
         return start
 
-    async def push(self, version: int, key: str = "P:s1") -> None:
-        await self.events.put((marked(version, key), {"v": version, "key": key}))
+    async def push(self, version: int, key: str = "P:s1", **kw: Any) -> None:
+        await self.events.put((marked(version, key, **kw), {"v": version, "key": key}))
 
 
 class Inbox:
@@ -80,8 +81,7 @@ async def until(probe: Callable[[], bool], seconds: float = 5.0) -> None:
 
 async def attached(feeds: Feeds, source: Source, inbox: Inbox) -> Sink:
     sink = feeds.join(KEY, source.start())
-    await sink.feed.settled(5)
-    assert sink.attach(inbox.send, inbox.finish)
+    sink.attach(inbox.send, inbox.finish)
     return sink
 
 
@@ -102,19 +102,36 @@ async def test_one_run_per_key_and_each_state_once_to_every_sink() -> None:
     feeds.leave(sb)
 
 
-async def test_a_sink_skips_what_its_own_catch_up_already_sent() -> None:
+async def test_a_late_sink_starts_from_the_newest_state_of_each_key() -> None:
     feeds, source = Feeds(), Source()
-    inbox = Inbox()
-    sink = feeds.join(KEY, source.start())
-    await sink.feed.settled(5)
-    await source.push(5)  # arrives while the subscriber is still catching up
-    await until(lambda: "P:s1" in sink.feed.latest)
-    sink.record(marked(5))  # ... and its catch-up read the same state
-    assert sink.attach(inbox.send, inbox.finish)
-    await source.push(6)
-    await until(lambda: inbox.sent == [6])
+    first = await attached(feeds, source, Inbox())
+    for v in (1, 2, 3):
+        await source.push(v)
+    await source.push(7, "P:other")
+    await until(lambda: len(first.feed.latest) == 2)
+    late = Inbox()
+    sink = await attached(feeds, source, late)
+    assert source.starts == 1, "a late subscriber joins the running feed"
+    assert sorted(zip(late.keys, late.sent, strict=True)) == [("P:other", 7), ("P:s1", 3)]
+    await source.push(4)
+    await until(lambda: late.sent[-1] == 4)
     await asyncio.sleep(0.05)
-    assert inbox.sent == [6], "the state of the catch-up is not sent twice"
+    assert len(late.sent) == 3, "nothing twice"
+    feeds.leave(first)
+    feeds.leave(sink)
+
+
+async def test_a_late_sink_skips_news_from_before_it_joined() -> None:
+    """A session list opened now shows live sessions, not one that ended earlier."""
+    feeds, source = Feeds(), Source()
+    first = await attached(feeds, source, Inbox())
+    await source.push(1, "P:ended", changed_at=1.0, news_only=True)
+    await source.push(1, "P:live")
+    await until(lambda: len(first.feed.latest) == 2)
+    late = Inbox()
+    sink = await attached(feeds, source, late)
+    assert late.keys == ["P:live"]
+    feeds.leave(first)
     feeds.leave(sink)
 
 
@@ -172,9 +189,8 @@ async def test_sessions_of_one_feed_are_kept_apart() -> None:
 async def test_when_the_run_ends_every_sink_finishes() -> None:
     feeds = Feeds()
 
-    def start(run: LiveRun) -> Results:
+    def start() -> Results:
         async def results() -> Results:
-            run.subscribed()
             await asyncio.sleep(0.01)
             yield None, '{"data":null}'  # no mark: the run failed
 
@@ -182,8 +198,7 @@ async def test_when_the_run_ends_every_sink_finishes() -> None:
 
     inbox = Inbox()
     sink = feeds.join(KEY, start)
-    await sink.feed.settled(5)
-    assert sink.attach(inbox.send, inbox.finish)
+    sink.attach(inbox.send, inbox.finish)
     await until(lambda: inbox.finished != [])
     assert inbox.finished == ['{"data":null}'] and len(feeds) == 0
     feeds.leave(sink)

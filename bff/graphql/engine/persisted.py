@@ -16,7 +16,8 @@ and those of ``BFF_PERSISTED_QUERIES_FILE``, which every replica pins at startup
 unknown hash alone still answers ``PersistedQueryNotFound``; the link's retry with the
 text is the request refused.
 
-The view and websocket glue is in :mod:`bff.graphql.persisted_view`.
+The engine (:mod:`bff.graphql.engine.engine`) resolves every request through it, HTTP or
+websocket alike.
 """
 
 from __future__ import annotations
@@ -29,12 +30,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bff.graphql.operations_file import read_operations_file
-from bff.observability.metrics import Metrics
+from bff.errors import PersistedQueryRefused
+from bff.graphql.engine.operations_file import read_operations_file
 from bff.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,20 +43,6 @@ KEY_PREFIX = "pq:"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: Longer documents still run but are not stored (a client must not fill Redis).
 MAX_STORED_QUERY_BYTES = 64 * 1024
-
-
-class PersistedQueryRefused(Exception):
-    """A persisted-query request we do not run: a GraphQL error with a code and the
-    HTTP status to answer with."""
-
-    def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-    def error(self) -> GraphQLError:
-        return GraphQLError(self.message, extensions={"code": self.code})
 
 
 def not_found() -> PersistedQueryRefused:
@@ -91,12 +77,10 @@ class PersistedQueries:
         only: bool = False,
         ttl_seconds: int = 0,
         cache_size: int = 1000,
-        metrics: Metrics | None = None,
     ) -> None:
         self.redis = redis
         self.only = only
         self.ttl_seconds = ttl_seconds
-        self.metrics = metrics
         self._cache_size = cache_size
         self._cache: OrderedDict[str, str] = OrderedDict()
         self._pinned: dict[str, str] = {}
@@ -104,14 +88,7 @@ class PersistedQueries:
     async def resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> Resolved:
         """What to run for a request's ``query`` and ``extensions``; raises
         :class:`PersistedQueryRefused`."""
-        try:
-            return await self._resolve(query or None, extensions)
-        except PersistedQueryRefused as exc:
-            if self.metrics is not None:
-                self.metrics.error(exc.code)
-            raise
-
-    async def _resolve(self, query: str | None, extensions: Mapping[str, Any] | None) -> Resolved:
+        query = query or None
         pq = extensions.get("persistedQuery") if isinstance(extensions, Mapping) else None
         if pq is None:
             if self.only and query is not None and await self.lookup(sha256_hex(query)) is None:
@@ -206,7 +183,7 @@ def _not_allowed() -> PersistedQueryRefused:
 
 
 async def open_persisted_queries(
-    settings: Settings, redis: Redis, metrics: Metrics | None = None
+    settings: Settings, redis: Redis
 ) -> PersistedQueries | None:
     """The app's store from the settings, with the operations file pinned (a missing or
     broken file fails the startup), or None when persisted queries are off."""
@@ -216,7 +193,6 @@ async def open_persisted_queries(
         redis,
         only=settings.persisted_queries_only,
         ttl_seconds=settings.persisted_queries_ttl_seconds,
-        metrics=metrics,
     )
     path = settings.persisted_queries_file
     if path:

@@ -1,4 +1,4 @@
-"""The lean receive queue and writable flag of bff.ws_protocol behave as the asyncio
+"""The lean receive queue and writable flag of bff.seams.uvicorn behave as the asyncio
 objects uvicorn's protocol was written against (order, several waiters, no lost
 wake-up); the e2e websocket tests run `bff serve` with the protocol itself."""
 
@@ -15,8 +15,9 @@ from websockets.protocol import Protocol, State
 from websockets.server import ServerProtocol
 
 from bff import cli, logs
-from bff.waiting import Flag, Inbox
-from bff.ws_protocol import LeanWebSocketProtocol, _fresh_parser
+from bff.seams.uvicorn import LeanWebSocketProtocol
+from bff.seams.websockets import fresh_parser as _fresh_parser
+from bff.server.waiting import Flag, Inbox
 
 
 async def test_inbox_is_first_in_first_out_and_wakes_every_getter() -> None:

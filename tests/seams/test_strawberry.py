@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 import strawberry
 
-from bff.graphql.plain import plain_field
 from bff.graphql.types.common import Energy
 from bff.graphql.types.session import ChargingSession
+from bff.seams.strawberry import plain_field
 
 
 @strawberry.type

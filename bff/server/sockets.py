@@ -1,5 +1,5 @@
-"""The open GraphQL websockets of this process: one pinger for all of them, closing at
-token expiry, and closing with 1012 at shutdown.
+"""The open websockets of this process: one pinger for all of them, closing at token
+expiry, and closing with 1012 at shutdown.
 
 Protocol pings keep mobile networks from dropping idle sockets; a socket whose token
 expires is closed with 4403 (graphql-ws clients reconnect with a fresh token). One task
@@ -20,12 +20,11 @@ import heapq
 import itertools
 import logging
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-from starlette.types import Scope
-from starlette.websockets import WebSocket, WebSocketState
-
-from bff.graphql.eager import run_eagerly
+from bff.server.eager import run_eagerly
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +32,22 @@ log = logging.getLogger(__name__)
 SERVICE_RESTART = 1012
 #: graphql-ws treats it as retryable too: reconnect with a fresh token.
 TOKEN_EXPIRED = 4403
-PING = '{"type":"ping","payload":{}}'
+
+
+class Socket(Protocol):
+    """What the keepalive needs of a socket."""
+
+    @property
+    def open(self) -> bool: ...
+
+    def ping(self) -> Coroutine[Any, Any, None]: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
 
 
 @dataclass(slots=True)
 class _Open:
-    ws: WebSocket
+    socket: Socket
     seq: int
     sending: asyncio.Task[None] | None = None
 
@@ -47,12 +56,12 @@ class _Open:
 
 
 class OpenSockets:
-    """The accepted websockets of this process, by ASGI scope."""
+    """The accepted websockets of this process."""
 
     def __init__(self, ping_interval: float = 20.0) -> None:
         self.ping_interval = ping_interval
         self._open: dict[int, _Open] = {}
-        self._expiry: list[tuple[float, int, int]] = []  # (expires at, seq, scope id)
+        self._expiry: list[tuple[float, int, int]] = []  # (expires at, seq, socket id)
         self._seq = itertools.count()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -61,25 +70,22 @@ class OpenSockets:
     def __len__(self) -> int:
         return len(self._open)
 
-    def add(self, ws: WebSocket, expires_at: float | None = None) -> None:
-        """Ping ``ws`` from now on, and close it at ``expires_at`` (epoch seconds)."""
+    def add(self, socket: Socket, expires_at: float | None = None) -> None:
+        """Ping ``socket`` from now on, and close it at ``expires_at`` (epoch seconds)."""
         seq = next(self._seq)
-        self._open[id(ws.scope)] = _Open(ws, seq)
+        self._open[id(socket)] = _Open(socket, seq)
         if expires_at is not None:
-            heapq.heappush(self._expiry, (expires_at, seq, id(ws.scope)))
+            heapq.heappush(self._expiry, (expires_at, seq, id(socket)))
             if len(self._expiry) > 2 * len(self._open) + 64:
                 self._compact()
             self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="websocket-keepalive")
 
-    def forget(self, scope: Scope) -> WebSocket | None:
-        entry = self._open.pop(id(scope), None)
-        if entry is None:
-            return None
-        if entry.sending is not None:
+    def forget(self, socket: Socket) -> None:
+        entry = self._open.pop(id(socket), None)
+        if entry is not None and entry.sending is not None:
             entry.sending.cancel()
-        return entry.ws
 
     async def close_all(self, code: int = SERVICE_RESTART, reason: str = "server restart") -> int:
         """Stop pinging and close every socket still open; how many were."""
@@ -90,9 +96,9 @@ class OpenSockets:
             self._task = None
         closed = 0
         for entry in list(self._open.values()):
-            if entry.ws.application_state == WebSocketState.CONNECTED:
+            if entry.socket.open:
                 with contextlib.suppress(Exception):  # it may be going away at this moment
-                    await entry.ws.close(code=code, reason=reason)
+                    await entry.socket.close(code, reason)
                     closed += 1
         self._open.clear()
         self._expiry.clear()
@@ -121,10 +127,10 @@ class OpenSockets:
 
     def _ping_all(self) -> None:
         for entry in list(self._open.values()):
-            if entry.sending is not None or entry.ws.application_state != WebSocketState.CONNECTED:
+            if entry.sending is not None or not entry.socket.open:
                 continue
             try:
-                task = run_eagerly(entry.ws.send_text(PING))
+                task = run_eagerly(entry.socket.ping())
             except Exception:
                 continue
             if task is not None:
@@ -137,15 +143,15 @@ class OpenSockets:
             entry = self._open.get(sid)
             if entry is None or entry.seq != seq:
                 continue  # that socket is gone
-            if entry.ws.application_state == WebSocketState.CONNECTED:
-                task = asyncio.create_task(self._close(entry.ws))
+            if entry.socket.open:
+                task = asyncio.create_task(self._close(entry.socket))
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
 
     @staticmethod
-    async def _close(ws: WebSocket) -> None:
+    async def _close(socket: Socket) -> None:
         with contextlib.suppress(Exception):
-            await ws.close(code=TOKEN_EXPIRED, reason="token expired")
+            await socket.close(TOKEN_EXPIRED, "token expired")
 
     def _compact(self) -> None:
         """Drop the expiries of sockets that are gone (many short connections)."""

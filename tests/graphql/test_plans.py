@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from bff.domain.model import ChargingSession, Cost, Energy, Provider, SessionStatus
 from bff.domain.money import Money
-from bff.graphql.compiled import FALLBACK, compile_subscription
+from bff.graphql.engine.plans import FALLBACK, compile_subscription
 from bff.graphql.schema import build_schema
 from bff.graphql.types.session import ChargingSession as SessionType
+from bff.seams.strawberry import graphql_schema
 from bff.service.sessions import OwnedSession
 from tests.support import contract_operations
 
@@ -27,7 +28,7 @@ def plan_of(document: str) -> Any:
     doc = parse(document)
     op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
     frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
-    return compile_subscription(SCHEMA._schema, op, frags), doc
+    return compile_subscription(SCHEMA, op, frags), doc
 
 
 def event(s: ChargingSession) -> SessionType:
@@ -35,7 +36,7 @@ def event(s: ChargingSession) -> SessionType:
 
 
 def generic(doc: Any, root: Any) -> Any:
-    result = execute(SCHEMA._schema, doc, root_value=root, variable_values={"id": "x"})
+    result = execute(graphql_schema(SCHEMA), doc, root_value=root, variable_values={"id": "x"})
     assert not hasattr(result, "__await__")
     return result
 

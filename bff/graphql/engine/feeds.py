@@ -1,36 +1,39 @@
-"""One GraphQL execution per update, shared by every subscriber that asked the same.
+"""One execution per update, shared by every subscriber that asked the same.
 
     Feeds   the process's feeds by key (query, operation name, variables, driver)
-     └── Feed   one resolver run following the channel; executes each update once and
-         │      keeps the newest serialized result per session
-         └── Sink   one subscriber: which sessions changed since it last sent, and the
-                    mark of what it sent (so nothing twice and never an older state)
+     └── Feed   one run of the subscription: its resolver follows the channel, each
+         │      update is executed and serialized once, the newest result per key kept
+         └── Sink   one subscriber: which keys changed since it last sent, and the mark
+                    of what it sent (so nothing twice and never an older state)
 
-A sink holds no payloads, only keys: a subscriber that falls behind sends the newest
-state of each session when it catches up, and memory does not grow with a reader that
-stops reading. Delivery needs no task per subscriber (see :class:`Sink`). The feed ends
-when its last sink leaves (its resolver's ``finally`` leaves the Redis channel) or when
-its stream ends.
+Every subscription runs this way, the first subscriber of a key and the thousandth
+alike: a subscriber joining a running feed starts from the feed's newest results (its
+"current state"), then follows. A sink holds no payloads, only keys: a subscriber that
+falls behind sends the newest state of each key when it catches up, and memory does not
+grow with a reader that stops reading. Delivery needs no task per subscriber (see
+:class:`Sink`). The feed ends when its last sink leaves (its resolver's ``finally``
+leaves the Redis channel) or when its stream ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any
 
-from bff.graphql.eager import run_eagerly
-from bff.graphql.live import LiveRun, Mark, Marked
+from bff.graphql.engine.marks import Marked
+from bff.server.eager import run_eagerly
 
 log = logging.getLogger(__name__)
 
-#: (query text, operation name, variables as canonical JSON, driver id)
+#: (query text, operation name, variables as canonical JSON, who asks)
 FeedKey = tuple[str, str | None, str, str]
-Stream = AsyncGenerator[Any, None]
-#: A feed's results: (the snapshot behind it, its payload); (None, payload) is a failure.
+#: A feed's results: (the state behind it, its payload as JSON); (None, payload) is the
+#: failure that ends the feed.
 Results = AsyncGenerator[tuple[Marked | None, str], None]
 #: Sends one payload to the subscriber.
 Send = Callable[[str], Coroutine[Any, Any, None]]
@@ -47,37 +50,33 @@ class Entry:
 class Sink:
     """One subscriber of a feed.
 
-    Until :meth:`attach`, it only remembers which sessions changed (the subscriber is
-    still sending its own catch-up). Then each change is sent at once, eagerly (no task
-    per delivery); a send that has to wait, to a client that does not read, finishes in
-    a task while later changes wait here as keys.
+    Each change is sent at once, eagerly (no task per delivery); a send that has to wait,
+    to a client that does not read, finishes in a task while later changes wait here as
+    keys.
     """
 
-    __slots__ = ("_busy", "_ending", "_finish", "_send", "feed", "pending", "sent")
+    __slots__ = ("_busy", "_ending", "_finish", "_send", "feed", "joined", "pending", "sent")
 
     def __init__(self, feed: Feed) -> None:
         self.feed = feed
-        self.pending: dict[str, None] = {}  # sessions changed since the last send, in order
-        self.sent: dict[str, Mark] = {}
+        self.joined = time.time()
+        self.pending: dict[str, None] = {}  # keys changed since the last send, in order
+        self.sent: dict[str, tuple[Any, ...]] = {}
         self._send: Send | None = None
         self._finish: Finish | None = None
         self._busy: asyncio.Task[None] | None = None
         self._ending: asyncio.Task[None] | None = None
 
-    def record(self, marked: Marked) -> None:
-        """The subscriber sent this state itself (its catch-up)."""
-        prev = self.sent.get(marked.key)
-        if prev is None or marked.mark > prev:
-            self.sent[marked.key] = marked.mark
-
-    def attach(self, send: Send, finish: Finish) -> bool:
-        """Deliver from now on with ``send(payload)``; ``finish(failure)`` runs when the
-        feed ends. False when it has ended already."""
-        if self.feed.closed:
-            return False
+    def attach(self, send: Send, finish: Finish) -> None:
+        """Deliver with ``send(payload)``, starting from the feed's newest results;
+        ``finish(failure)`` runs when the feed ends (at once if it has ended)."""
         self._send, self._finish = send, finish
+        for key, entry in self.feed.latest.items():
+            if not (entry.marked.news_only and entry.marked.changed_at < self.joined):
+                self.pending[key] = None
         self._flush()
-        return True
+        if self.feed.closed:
+            self.end()
 
     def notify(self, key: str) -> None:
         self.pending[key] = None
@@ -134,6 +133,9 @@ class Sink:
     async def _end(self, finish: Finish) -> None:
         if self._busy is not None:
             await asyncio.wait([self._busy])
+        self._flush()  # whatever the feed published before it ended
+        if self._busy is not None:
+            await asyncio.wait([self._busy])
         self._send = None
         await finish(self.feed.failure)
 
@@ -143,20 +145,11 @@ class Feed:
 
     def __init__(self, key: FeedKey) -> None:
         self.key = key
-        self.run = LiveRun(initial=False)
         self.sinks: set[Sink] = set()
         self.latest: dict[str, Entry] = {}
         self.closed = False
         self.failure: str | None = None  # the payload of an error that ended the stream
         self.task: asyncio.Task[None] | None = None
-
-    async def settled(self, seconds: float) -> None:
-        """Until the feed is subscribed to its channel (or has ended), bounded."""
-        try:
-            async with asyncio.timeout(seconds):
-                await self.run.ready.wait()
-        except TimeoutError:
-            log.warning("a shared subscription was not ready in %.0fs", seconds)
 
     def publish(self, marked: Marked, text: str) -> None:
         prev = self.latest.get(marked.key)
@@ -168,13 +161,12 @@ class Feed:
 
     def end(self) -> None:
         self.closed = True
-        self.run.ready.set()  # wake whoever waits for it to settle
         for sink in list(self.sinks):
             sink.end()
 
 
 class Feeds:
-    """The shared subscriptions of one process (one registry per GraphQL view)."""
+    """The shared subscriptions of one process (one registry per engine)."""
 
     def __init__(self) -> None:
         self._feeds: dict[FeedKey, Feed] = {}
@@ -182,14 +174,14 @@ class Feeds:
     def __len__(self) -> int:
         return len(self._feeds)
 
-    def join(self, key: FeedKey, start: Callable[[LiveRun], Results]) -> Sink:
-        """A sink on the feed for ``key``, starting the feed (``start(run)`` gives its
-        results: see :mod:`bff.graphql.feed_stream`) if there is none."""
+    def join(self, key: FeedKey, start: Callable[[], Results]) -> Sink:
+        """A sink on the feed for ``key``, starting the feed (``start()`` gives its
+        results) if there is none running."""
         feed = self._feeds.get(key)
         if feed is None or feed.closed:
             feed = Feed(key)
             self._feeds[key] = feed
-            feed.task = asyncio.create_task(self._run(feed, start), name="shared-subscription")
+            feed.task = asyncio.create_task(self._run(feed, start()), name="subscription")
         sink = Sink(feed)
         feed.sinks.add(sink)
         return sink
@@ -207,10 +199,8 @@ class Feeds:
             if feed.task is not None:
                 feed.task.cancel()  # its resolver's finally leaves the channel
 
-    async def _run(self, feed: Feed, start: Callable[[LiveRun], Results]) -> None:
+    async def _run(self, feed: Feed, results: Results) -> None:
         try:
-            results = start(feed.run)
-            del start  # it holds the first subscriber's handler: not for the feed's lifetime
             async with aclosing(results):
                 async for marked, text in results:
                     if marked is None:
@@ -220,7 +210,7 @@ class Feeds:
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("a shared subscription failed")
+            log.exception("a subscription failed")
         finally:
             if self._feeds.get(feed.key) is feed:
                 del self._feeds[feed.key]

@@ -1,0 +1,326 @@
+"""The engine: every GraphQL operation, from any transport, runs through here.
+
+    prepare     persisted queries, size and token limits, parse and validate (cached per
+                query text), the operation chosen as the spec says, what the transport
+                may run -> a :class:`~bff.graphql.engine.request.Prepared` or an answer
+    execute     a query or mutation on graphql-core's public executor -> an answer
+    subscribe   a subscription joins its feed (:mod:`~bff.graphql.engine.feeds`): one
+                run per distinct (operation, variables, driver), each update executed
+                once (compiled when it can be: :mod:`~bff.graphql.engine.plans`)
+
+Strawberry defines the schema (types and resolvers); graphql-core executes it. Errors are
+shaped in one place (:mod:`~bff.graphql.engine.errors`) and operations counted in one
+(:mod:`~bff.graphql.engine.counting`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import strawberry
+from graphql import (
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_operation_ast,
+)
+from graphql.execution import (
+    Executor,
+    create_source_event_stream,
+    execute_root_selection_set,
+)
+
+from bff.errors import BadRequest, BFFError, PersistedQueryRefused
+from bff.graphql.engine.counting import Counting
+from bff.graphql.engine.documents import KnownDocuments, validation_rules
+from bff.graphql.engine.errors import formatted, provider_errors, request_error, shape
+from bff.graphql.engine.feeds import FeedKey, Feeds, Results, Sink
+from bff.graphql.engine.marks import Marked, live_mark
+from bff.graphql.engine.persisted import PersistedQueries
+from bff.graphql.engine.plans import FALLBACK, Plan, compile_subscription
+from bff.graphql.engine.request import GraphQLRequest, Prepared
+from bff.observability.metrics import Metrics
+from bff.seams.strawberry import graphql_schema
+
+log = logging.getLogger(__name__)
+
+#: What each transport may run (GraphQL over HTTP: no mutation over GET; subscriptions
+#: need the websocket).
+QUERY_ONLY = frozenset({OperationType.QUERY})
+HTTP = frozenset({OperationType.QUERY, OperationType.MUTATION})
+ANY = frozenset(OperationType)
+
+#: Compiled plans kept, by document (documents are few; this bounds a flood of new ones).
+PLANS_MAX = 256
+
+
+def dumps(payload: object) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_query_bytes: int = 100_000
+    max_tokens: int = 2000
+    max_depth: int = 12
+    max_aliases: int = 30
+    introspection: bool = True
+
+
+@dataclass(slots=True)
+class Answer:
+    """A response that is not a stream: the payload as the client sees it."""
+
+    payload: dict[str, Any]
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.payload.get("errors") or ())
+
+
+class Engine:
+    """One per app: the schema, its known documents, the feeds of this process."""
+
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        limits: Limits,
+        metrics: Metrics | None = None,
+        persisted: PersistedQueries | None = None,
+    ) -> None:
+        self.schema = schema
+        self.graphql: GraphQLSchema = graphql_schema(schema)
+        self.limits = limits
+        self.hide_suggestions = not limits.introspection
+        self.documents = KnownDocuments(
+            self.graphql,
+            validation_rules(limits.max_depth, limits.max_aliases, limits.introspection),
+            max_tokens=limits.max_tokens,
+            hide_suggestions=self.hide_suggestions,
+        )
+        self.counting = Counting(metrics)
+        self.persisted = persisted
+        self.feeds = Feeds()
+        self._plans: dict[int, tuple[OperationDefinitionNode, Plan | None]] = {}
+
+    # -- before running ----------------------------------------------------------------
+
+    async def prepare(
+        self, request: GraphQLRequest, allowed: Collection[OperationType] = ANY
+    ) -> Prepared | Answer:
+        """The operation to run, or the answer that refuses it (nothing ran)."""
+        try:
+            prepared = await self._prepare(request, allowed)
+        except PersistedQueryRefused as exc:
+            return self._refused([request_error(exc)], exc.status_code)
+        except BadRequest as exc:
+            return self._refused([request_error(exc)], exc.status_code)
+        except GraphQLError as exc:
+            return self._refused([exc], 200)
+        return prepared
+
+    async def _prepare(
+        self, request: GraphQLRequest, allowed: Collection[OperationType]
+    ) -> Prepared | Answer:
+        query, register = request.query, None
+        if self.persisted is not None:
+            resolved = await self.persisted.resolve(query, request.extensions)
+            query, register = resolved.query, resolved.register
+        elif query is None and _asks_persisted(request.extensions):
+            # Apollo's link turns itself off on this code instead of failing.
+            raise PersistedQueryRefused(
+                "PERSISTED_QUERY_NOT_SUPPORTED", "PersistedQueryNotSupported", 200
+            )
+        if not query:
+            raise BadRequest("no GraphQL query found in the request")
+        if len(query) > self.limits.max_query_bytes:
+            raise BadRequest(
+                f"the query is longer than {self.limits.max_query_bytes} bytes", 413
+            )
+        document = self.documents.parse(query)
+        errors = self.documents.validate(query, document)
+        if errors:
+            return self._refused(errors, 200)
+        operation = _operation(document, request.operation_name)
+        kind = operation.operation
+        if kind not in allowed:
+            return self._refused(*_not_allowed(kind, allowed))
+        # One copy of the text for everything that keeps it (feed keys, plans).
+        return Prepared(sys.intern(query), document, operation, request.variables, register)
+
+    def _refused(self, errors: Sequence[GraphQLError], status: int) -> Answer:
+        shaped = [shape(e) for e in errors]
+        self.counting.refused(shaped)
+        log.info("operation refused", extra={"codes": _codes(shaped)})
+        return Answer({"data": None, "errors": formatted(shaped)} if status == 200
+                      else {"errors": formatted(shaped)}, status)  # fmt: skip
+
+    # -- queries and mutations ---------------------------------------------------------
+
+    async def execute(
+        self, prepared: Prepared, context: Any, failures: Any = None
+    ) -> Answer:
+        """Run a query or mutation; ``failures`` (a mapping of provider -> error, read
+        after the run) adds ``PROVIDER_UNAVAILABLE`` errors next to partial data."""
+        started = time.perf_counter()
+        executor = self._executor(prepared, context)
+        if isinstance(executor, list):
+            result = ExecutionResult(None, executor)
+        else:
+            outcome: Any = execute_root_selection_set(executor)
+            if executor.is_awaitable(outcome):
+                outcome = await outcome
+            result = cast(ExecutionResult, outcome)
+        errors = [shape(e) for e in result.errors or ()]
+        if failures and result.data is not None:
+            errors.extend(provider_errors(failures))
+        payload: dict[str, Any] = {"data": result.data}
+        if errors:
+            payload["errors"] = formatted(errors)
+        self.counting.ran(
+            prepared.name, prepared.kind.value, time.perf_counter() - started, errors
+        )
+        if prepared.register and self.persisted is not None and not isinstance(executor, list):
+            await self.persisted.register(prepared.register, prepared.query)
+        return Answer(payload)
+
+    def _executor(self, prepared: Prepared, context: Any, root: Any = None) -> Any:
+        """graphql-core's executor for the operation, or its request errors (variables
+        that do not coerce)."""
+        return Executor.build(
+            self.graphql,
+            prepared.document,
+            root_value=root,
+            context_value=context,
+            raw_variable_values=prepared.variables,
+            operation_name=prepared.name,
+            hide_suggestions=self.hide_suggestions,
+        )
+
+    # -- subscriptions -----------------------------------------------------------------
+
+    def subscribe(self, prepared: Prepared, who: str, context: Any) -> Sink:
+        """Join the feed of this subscription for ``who`` (the driver); ``context`` is
+        used if the feed has to start. The caller attaches the sink, and gives it back
+        with :meth:`leave`."""
+        variables = json.dumps(prepared.variables or {}, sort_keys=True, separators=(",", ":"))
+        key: FeedKey = (prepared.query, prepared.name, variables, who)
+        self.counting.subscribed(prepared.name)
+        return self.feeds.join(key, lambda: self._results(prepared, context))
+
+    def leave(self, sink: Sink, prepared: Prepared) -> None:
+        self.feeds.leave(sink)
+        self.counting.unsubscribed(prepared.name)
+
+    async def _results(self, prepared: Prepared, context: Any) -> Results:
+        """A feed's results: the subscription's source stream, each event executed once."""
+        executor = self._executor(prepared, context)
+        if isinstance(executor, list):
+            yield None, self._failure(executor)
+            return
+        opened: Any = create_source_event_stream(executor)
+        if executor.is_awaitable(opened):
+            opened = await opened
+        if isinstance(opened, ExecutionResult):
+            yield None, self._failure(opened.errors or [])
+            return
+        source = cast(AsyncIterator[Any], opened)
+        plan = self._plan(prepared)
+        order = 0
+        try:
+            async with aclosing(source):  # type: ignore[type-var]
+                async for event in source:
+                    order += 1
+                    marked = live_mark(event) or Marked("", (order,), time.time())
+                    data = plan(event) if plan is not None else FALLBACK
+                    if data is not FALLBACK:
+                        yield marked, dumps({"data": data})
+                        continue
+                    yield marked, await self._event(prepared, context, event)
+        except GraphQLError as exc:
+            yield None, self._failure([exc])
+        except BFFError as exc:
+            yield None, self._failure([GraphQLError(exc.message, original_error=exc)])
+        except Exception as exc:  # shaped and masked, as any resolver error
+            yield None, self._failure([GraphQLError(str(exc), original_error=exc)])
+
+    async def _event(self, prepared: Prepared, context: Any, event: Any) -> str:
+        """One event the plan does not cover, through graphql-core (its own executor:
+        nothing it memoizes outlives the event)."""
+        executor = self._executor(prepared, context, root=event)
+        outcome: Any = executor.execute_operation(False) if not isinstance(executor, list) else (
+            ExecutionResult(None, executor)
+        )
+        if not isinstance(executor, list) and executor.is_awaitable(outcome):
+            outcome = await outcome
+        result = cast(ExecutionResult, outcome)
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            shaped = [shape(e) for e in result.errors]
+            self.counting.errors(shaped)
+            payload["errors"] = formatted(shaped)
+        return dumps(payload)
+
+    def _failure(self, errors: Sequence[GraphQLError]) -> str:
+        shaped = [shape(e) for e in errors]
+        self.counting.errors(shaped)
+        return dumps({"data": None, "errors": formatted(shaped)})
+
+    def _plan(self, prepared: Prepared) -> Plan | None:
+        op = prepared.operation
+        entry = self._plans.get(id(op))
+        if entry is not None and entry[0] is op:
+            return entry[1]
+        fragments = {
+            d.name.value: d
+            for d in prepared.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        plan = compile_subscription(self.schema, op, fragments)
+        if len(self._plans) >= PLANS_MAX:
+            self._plans.clear()
+        self._plans[id(op)] = (op, plan)
+        return plan
+
+
+def _operation(document: Any, name: str | None) -> OperationDefinitionNode:
+    """The operation to run, as the spec's GetOperation says (errors as graphql-core's)."""
+    operation = get_operation_ast(document, name)
+    if operation is not None:
+        return operation
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None:
+        raise GraphQLError(f"Unknown operation named '{name}'.")
+    if len(operations) > 1:
+        raise GraphQLError("Must provide operation name if query contains multiple operations.")
+    raise GraphQLError("Must provide an operation.")
+
+
+def _not_allowed(
+    kind: OperationType, allowed: Collection[OperationType]
+) -> tuple[list[GraphQLError], int]:
+    if kind is OperationType.SUBSCRIPTION:
+        message = "subscriptions are served over the websocket (graphql-transport-ws)"
+        return [GraphQLError(message, extensions={"code": "OPERATION_NOT_SUPPORTED"})], 400
+    message = f"{kind.value}s are not allowed over GET: use POST"
+    return [GraphQLError(message, extensions={"code": "METHOD_NOT_ALLOWED"})], 405
+
+
+def _asks_persisted(extensions: dict[str, Any] | None) -> bool:
+    return isinstance(extensions, dict) and "persistedQuery" in extensions
+
+
+def _codes(errors: Sequence[GraphQLError]) -> list[str]:
+    return [str((e.extensions or {}).get("code")) for e in errors]

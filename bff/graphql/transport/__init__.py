@@ -1,0 +1,79 @@
+"""The GraphQL endpoint: HTTP (:mod:`.http`) and websocket (:mod:`.ws`) on one engine."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from bff.graphql.context import Context
+from bff.graphql.engine.engine import Engine, Limits
+from bff.graphql.engine.persisted import open_persisted_queries
+from bff.graphql.schema import build_schema
+from bff.graphql.transport.http import GraphQLHTTP
+from bff.graphql.transport.ws import GraphQLSocket
+from bff.graphql.transport.ws import Settings as SocketSettings
+from bff.observability.metrics import Metrics
+from bff.server.sockets import OpenSockets
+from bff.services import Services
+from bff.settings import Settings
+from bff.web import GraphiQLPage
+
+__all__ = ["GraphQLEndpoint"]
+
+
+class GraphQLEndpoint:
+    """``/graphql`` over HTTP and websocket, and the sockets it keeps open."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None, path: str = "/graphql") -> None:
+        self.settings = settings
+        self.path = path
+        self.engine = Engine(
+            build_schema(settings),
+            Limits(
+                max_query_bytes=settings.max_query_bytes,
+                max_tokens=settings.max_tokens,
+                max_depth=settings.max_query_depth,
+                max_aliases=settings.max_aliases,
+                introspection=settings.introspection,
+            ),
+            metrics,
+        )
+        self.sockets = OpenSockets(settings.ws_ping_interval_seconds)
+        self.http = GraphQLHTTP(
+            self.engine,
+            _context,
+            max_body_bytes=settings.max_body_bytes,
+            graphiql=GraphiQLPage() if settings.graphiql else None,
+        )
+        self._socket_settings = SocketSettings(
+            allowed_origins=settings.allowed_origins,
+            max_operations=settings.max_operations_per_socket,
+            max_message_bytes=settings.max_query_bytes + 64 * 1024,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(self.path, self.http.handle, methods=["GET", "POST"]),
+            WebSocketRoute(self.path, self.websocket),
+        ]
+
+    async def websocket(self, ws: WebSocket) -> None:
+        services: Services = ws.app.state.services
+        socket = GraphQLSocket(
+            ws, self.engine, Context(services, None), self.sockets, self._socket_settings
+        )
+        await socket.run()
+
+    async def start(self, services: Services) -> None:
+        """Attach what needs the running services (persisted queries live in Redis)."""
+        self.engine.persisted = await open_persisted_queries(self.settings, services.redis)
+
+    async def close(self) -> None:
+        """Close every socket (before the services close: none may outlive Redis)."""
+        await self.sockets.close_all()
+
+
+def _context(request: Request, credentials: str | None) -> Context:
+    services: Services = request.app.state.services
+    return Context(services, credentials)
