@@ -46,7 +46,7 @@ from bff.store.epoch import (
     probe_persistence,
     read_epoch,
 )
-from bff.store.records import SessionRecords, session_key
+from bff.store.records import SessionRecord, SessionRecords, session_key
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class RedisLossWatch:
         self.events: list[LossEvent] = []
         self.losses = 0
         self._intact_at: datetime | None = None
+        self._to_restore: dict[Key, SessionRecord | None] = {}  # until written back
         self._probed_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
         self._round: asyncio.Task[None] | None = None
@@ -191,6 +192,10 @@ class RedisLossWatch:
         else:
             self._intact_at = datetime.now(UTC)
             await self.copy.update(live)
+        if self._to_restore:  # again each round until Redis takes it
+            await self.copy.restore(self._to_restore)
+            self._to_restore = {}
+            self.on_restored()
         await self._follow_up()
         if time.monotonic() - self._probed_at >= PROBE_EVERY:
             await self._probe()
@@ -219,16 +224,16 @@ class RedisLossWatch:
                 event.states[key] = "pending" if key[0] in self.claimable else "unrecoverable"
         self.events = [*self.events, event][-MAX_EVENTS:]
         self.losses += 1
+        totals = event.totals()
         log.error(
-            "%s; the marker of epoch %s vanished (intact at %s); restoring what this "
-            "replica copied",
+            "%s; the marker of epoch %s vanished (intact at %s)%s",
             event.summary(),
             event.epoch,
             event.intact_at.isoformat() if event.intact_at else "never checked",
-            extra=event.totals(),
+            "; writing back the records this replica copied" if totals["restored"] else "",
+            extra=totals,
         )
-        await self.copy.restore(known)
-        self.on_restored()
+        self._to_restore = {**self._to_restore, **known}
         unrecoverable = event.tally()["unrecoverable"]
         if unrecoverable:
             log.warning(
@@ -274,14 +279,13 @@ class RedisLossWatch:
         if found == self.persistence:
             return
         self.persistence = found
-        if found.durable is False:
+        concerns = found.concerns()
+        if concerns:
             log.warning(
-                "Redis runs without persistence (%s): a restart empties it, and the "
-                "sessions only it knows become unreachable (README: Redis in production)",
+                "Redis persistence: %s. %s (README: Redis in production)",
                 found.describe(),
+                "; ".join(concerns),
             )
-        elif found.durable is None or not found.aof or not found.replicas:
-            log.warning("Redis persistence: %s (README: Redis in production)", found.describe())
         else:
             log.info("Redis persistence: %s", found.describe())
 
@@ -306,11 +310,7 @@ class RedisLossWatch:
             out["redis_epoch"] = {"id": self.epoch.id, "created_at": self.epoch.created_at}
         if self.persistence is not None:
             out["redis_persistence"] = self.persistence.as_dict()
-            if self.persistence.durable is False:
-                warnings.append(
-                    "Redis runs without persistence: a restart empties it "
-                    f"({self.persistence.describe()})"
-                )
+            warnings = self.persistence.concerns()
         events = self.recent()
         out["live_sessions_known"] = self.copy.counts()
         out["warnings"] = warnings

@@ -91,6 +91,19 @@ class Persistence:
         replicas = "replicas unknown" if self.replicas is None else f"{self.replicas} replica(s)"
         return f"{aof}, {rdb}, {replicas}"
 
+    def concerns(self) -> list[str]:
+        """What an operator should fix (README, "Redis in production")."""
+        out: list[str] = []
+        if self.durable is False:
+            out.append("Redis runs without persistence: a restart empties it")
+        elif self.durable is None:
+            out.append("Redis persistence unknown: check that it runs with AOF")
+        elif not self.aof:
+            out.append("Redis keeps RDB snapshots only: a restart loses the writes since the last")
+        if self.replicas == 0:
+            out.append("Redis has no replica: a lost node takes the data with it")
+        return out
+
     def as_dict(self) -> dict[str, object]:
         return {
             "aof": self.aof,

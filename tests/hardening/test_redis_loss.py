@@ -11,6 +11,7 @@ the Plugchoice sessions, whose token lived only in Redis, are reported unrecover
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -129,6 +130,12 @@ async def history_ids(c: GraphQLClient) -> set[str]:
     return {e["node"]["id"] for e in data["viewer"]["sessions"]["edges"]}
 
 
+def counted(by_provider: dict[str, int]) -> str:
+    """``4 (PLUGSURFING 2, ROAMING 2)``."""
+    parts = ", ".join(f"{p} {n}" for p, n in sorted(by_provider.items()))
+    return f"{sum(by_provider.values())}" + (f" ({parts})" if parts else "")
+
+
 def live_sids(made: dict[str, list[str]]) -> list[str]:
     return [sid for sids in made.values() for sid in sids]
 
@@ -173,11 +180,12 @@ async def test_redis_emptied_every_session_restored_from_the_replicas_copy(
                 if state["status"] in ("STOPPED", "COMPLETED"):
                     break
             assert state["updatedAt"] > first["updatedAt"]
-        figures(f"Redis emptied under 6 live sessions (replica copy on): detected in "
-                f"{detected:.2f} s (check every {CHECK_SECONDS} s); restored 6 (PLUGSURFING 2, "
-                f"ROAMING 2, PLUGCHOICE 2 with its token); node, history and stopSession "
-                f"answered for {stopped}/6; a live screen opened before went on to "
-                f"{state['status']}; unrecoverable 0; reported in /readyz, log (ERROR), metric")
+        figures(f"Redis emptied under {loss['lost']} live sessions (replica copy on): "
+                f"detected in {detected:.2f} s (check every {CHECK_SECONDS} s); restored "
+                f"{counted(loss['restored'])} from the replica's copy (Plugchoice tokens "
+                f"included); node, history and stopSession answered for {stopped}/6; a live "
+                f"screen opened before went on to {state['status']}; unrecoverable "
+                f"{counted(loss['unrecoverable'])}; reported in /readyz, log (ERROR), metric")
     finally:
         await c.aclose()
         srv.stop()
@@ -244,12 +252,46 @@ async def test_redis_emptied_without_the_copy_providers_attribute_and_the_rest_i
         final = await wait_for(settled, 20, 0.1, "every attributable session re-owned")
         assert final["recovered"] == {"PLUGSURFING": 2, "ROAMING": 2}, final
         assert final["unrecoverable"] == {"PLUGCHOICE": 2}, final
-        figures(f"Redis emptied under 6 live sessions (replica copy off): detected in "
-                f"{detected:.2f} s; recovered 4 (PLUGSURFING 2 by webhook and history, "
-                f"ROAMING 2 when the driver opened them), unrecoverable 2 (PLUGCHOICE: "
-                f"token lost); reported in /readyz, log (ERROR + WARNING), "
-                f"bff_redis_lost_sessions, and to the driver's stopSession")
+        figures(f"Redis emptied under {final['lost']} live sessions (replica copy off): "
+                f"detected in {detected:.2f} s; recovered {counted(final['recovered'])} "
+                f"(Plugsurfing by webhook and history, roaming when the driver opened them), "
+                f"unrecoverable {counted(final['unrecoverable'])} (Plugchoice: token lost); "
+                f"reported in /readyz, log (ERROR + WARNING), bff_redis_lost_sessions, and "
+                f"to the driver's stopSession")
     finally:
         await provider_http.aclose()
         await c.aclose()
         srv.stop()
+
+
+async def test_persistence_is_reported_at_start(figures: Figures) -> None:
+    """AOF on and a replica attached: durable, nothing to warn about; the same Redis
+    without its replica: one warning, in the log and in /readyz."""
+    primary, replica = RedisServer(), RedisServer()
+    primary.start("--appendonly", "yes", "--appendfsync", "everysec")
+    replica.start("--replicaof", "127.0.0.1", str(primary.port))
+    srv: Server | None = None
+    try:
+        await wait_for(lambda: asyncio.to_thread(
+            lambda: primary.client().info("replication")["connected_slaves"] == 1),
+            10, 0.05, "the replica to attach")
+        srv = serve(primary)
+        body = await readyz(srv)
+        assert body["redis_persistence"] == {"aof": True, "rdb_schedule": "", "replicas": 1,
+                                             "durable": True}, body
+        assert body["warnings"] == [] and body["degraded"] == [], body
+        assert await metric(srv, "bff_redis_durable") == 1
+        assert not log_lines(srv, "WARNING", "Redis persistence")
+        srv.stop()
+        replica.stop(save=False)
+        srv = serve(primary)
+        body = await readyz(srv)
+        assert body["warnings"] == ["Redis has no replica: a lost node takes the data with it"]
+        assert len(log_lines(srv, "WARNING", "Redis has no replica")) == 1
+        figures("Redis persistence at start: AOF + 1 replica -> durable, no warning; "
+                "AOF without replica -> 1 warning (log and /readyz)")
+    finally:
+        if srv is not None:
+            srv.stop()
+        replica.close()
+        primary.close()
