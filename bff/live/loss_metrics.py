@@ -14,7 +14,8 @@ from collections.abc import Iterable
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from bff.live.redis_loss import STATES, RedisLossWatch
+from bff.live.loss_event import STATES
+from bff.live.redis_loss import RedisLossWatch
 
 
 class LossMetrics:

@@ -28,7 +28,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
@@ -36,6 +35,7 @@ from redis.exceptions import RedisError
 
 from bff.domain.model import Provider
 from bff.live.livecopy import Key, LiveCopy
+from bff.live.loss_event import UNRESOLVED, LossEvent, by_provider
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
 from bff.store.epoch import (
@@ -56,61 +56,6 @@ REPORT_FOR = timedelta(hours=24)
 MAX_EVENTS = 5
 #: Seconds between reads of Redis's persistence settings.
 PROBE_EVERY = 60.0
-#: Session ids named in a log line, at most.
-MAX_NAMED = 50
-
-STATES = ("restored", "recovered", "pending", "unrecoverable")
-_UNRESOLVED = ("pending", "unrecoverable")
-
-
-@dataclass
-class LossEvent:
-    """One loss seen by this replica, and what became of each live session it knew."""
-
-    detected_at: datetime
-    intact_at: datetime | None  # this replica's last check that found the marker
-    epoch: str  # the one that vanished
-    states: dict[Key, str] = field(default_factory=dict)
-
-    def tally(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {s: {} for s in STATES}
-        for (p, _), state in self.states.items():
-            out[state][p.value] = out[state].get(p.value, 0) + 1
-        return out
-
-    def totals(self) -> dict[str, int]:
-        """Sessions per state, and ``lost`` (all of them)."""
-        out = {s: sum(c.values()) for s, c in self.tally().items()}
-        return {"lost": len(self.states), **out}
-
-    def summary(self) -> str:
-        t = self.tally()
-        lost: dict[str, int] = {}
-        for p, _ in self.states:
-            lost[p.value] = lost.get(p.value, 0) + 1
-        states = ", ".join(f"{s} {sum(t[s].values())}{_by_provider(t[s])}" for s in STATES)
-        return (
-            f"Redis emptied under us (detected {self.detected_at.isoformat(timespec='seconds')}"
-            f"): {len(self.states)} live sessions lost{_by_provider(lost)}: {states}"
-        )
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "detected_at": self.detected_at.isoformat(),
-            "intact_at": self.intact_at.isoformat() if self.intact_at else None,
-            "lost": len(self.states),
-            **self.tally(),
-        }
-
-    def named(self, state: str) -> list[str]:
-        keys = [session_key(*k) for k, s in self.states.items() if s == state]
-        return keys[:MAX_NAMED]
-
-
-def _by_provider(counts: dict[str, int]) -> str:
-    if not counts:
-        return ""
-    return " (" + ", ".join(f"{p} {n}" for p, n in sorted(counts.items())) + ")"
 
 
 class RedisLossWatch:
@@ -240,7 +185,7 @@ class RedisLossWatch:
                 "Redis loss: %d live sessions cannot be reached again%s: no copy, and "
                 "their provider cannot say whose they are; sessions: %s",
                 sum(unrecoverable.values()),
-                _by_provider(unrecoverable),
+                by_provider(unrecoverable),
                 ", ".join(event.named("unrecoverable")),
                 extra={"unrecoverable": sum(unrecoverable.values())},
             )
@@ -252,7 +197,7 @@ class RedisLossWatch:
         for event in self.events:
             if now - event.detected_at > REPORT_FOR:
                 continue
-            waiting = [k for k, s in event.states.items() if s in _UNRESOLVED]
+            waiting = [k for k, s in event.states.items() if s in UNRESOLVED]
             if not waiting:
                 continue
             keys = [session_key(*k) for k in waiting]
