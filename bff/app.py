@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bff.graphql.transport import GraphQLEndpoint
+from bff.live.loss_metrics import LossMetrics
 from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
@@ -29,19 +30,29 @@ from bff.web import web_routes
 
 log = logging.getLogger(__name__)
 
+
 async def healthz(_: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
+    """503 while Redis does not answer. A Redis that answers but lost our data (or keeps
+    none over a restart) is still ready, with ``degraded`` and ``warnings`` saying so:
+    it serves, and taking every replica out of the load balancer would not help."""
     services: Services = request.app.state.services
+    watch = services.hub.redis_loss
     try:
         async with asyncio.timeout(2):
-            await services.redis.ping()
+            await watch.verify()  # reads the epoch marker: Redis answers, and kept our data
     except (RedisError, OSError, TimeoutError):
         return JSONResponse({"status": "unavailable", "redis": "down"}, status_code=503)
     return JSONResponse(
-        {"status": "ready", "redis": "ok", "providers": sorted(p.value for p in services.adapters)}
+        {
+            "status": "ready",
+            "redis": "ok",
+            "providers": sorted(p.value for p in services.adapters),
+            **watch.report(),
+        }
     )
 
 
@@ -78,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with open_services(settings, metrics) as services:
             app.state.services = services
             metrics.count_redis_reconnects(lambda: getattr(services.hub.broker, "reconnects", 0))
+            metrics.registry.register(LossMetrics(services.hub.redis_loss))
             await graphql.start(services)
             if sandboxes:
                 await sandboxes.start()

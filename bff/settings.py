@@ -105,6 +105,12 @@ class Settings(BaseSettings):
     ws_compression: bool = False
     subscriber_buffer: int = 1
     redis_reconnect_max_seconds: float = 1.0  # pub/sub reconnect backoff ceiling
+    #: How often each replica checks that Redis still holds what it wrote (the
+    #: ``bff:epoch`` marker) and refreshes its in-process list of live sessions.
+    redis_check_seconds: float = 5.0
+    #: Each replica keeps the records (owner, Plugchoice token) of live sessions in
+    #: memory, to write them back if Redis comes back empty (bff/live/livecopy.py).
+    redis_keep_live_records: bool = True
     webhook_max_bytes: int = 64 * 1024
     webhook_tolerance_seconds: int = 300
 

@@ -26,7 +26,9 @@ from bff.domain.reconcile import DriverAction
 from bff.errors import ProviderError, ProviderNotFound, WebhookRejected
 from bff.live.broker import Broker, RedisBroker
 from bff.live.codec import Snapshot, message_key
+from bff.live.livecopy import LiveCopy
 from bff.live.pollers import Poller
+from bff.live.redis_loss import RedisLossWatch
 from bff.live.snapshots import SnapshotStore, driver_channel, session_channel
 from bff.live.watch import follow
 from bff.providers.base import ProviderAdapter, SessionRef
@@ -67,12 +69,26 @@ class LiveHub:
             client_name=f"bff-pubsub:{os.getpid()}",
         )
         self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
+        copy = LiveCopy(
+            redis, records, self.store, adapters, keep_records=settings.redis_keep_live_records
+        )
+        self.redis_loss = RedisLossWatch(
+            settings,
+            redis,
+            copy,
+            self.store,
+            records,
+            claimable=[p for p, a in adapters.items() if a.claimable],
+            on_restored=self.poller.catch_up,
+        )
 
     async def start(self) -> None:
         await self.broker.start()
         self.poller.start()
+        self.redis_loss.start()
 
     async def aclose(self) -> None:
+        await self.redis_loss.aclose()
         await self.poller.aclose()
         await self.broker.aclose()
 

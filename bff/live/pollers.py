@@ -114,6 +114,11 @@ class Poller:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
+    def catch_up(self) -> None:
+        """Poll every live session at the next round, quiet or not (Redis lost them and
+        got them back: their snapshots are gone)."""
+        self._catch_up = True
+
     async def _run(self) -> None:
         interval = self.settings.poll_interval_seconds
         while True:

@@ -230,11 +230,17 @@ class SnapshotStore:
 
     async def mark_due(self, provider: Provider, session_id: str, driver_id: str | None) -> None:
         """Have the pollers fetch this session at their next round (a lost prompt)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(live_key(provider), {session_id: 0})
-            if driver_id:
-                pipe.set(f"owner:{session_key(provider, session_id)}", driver_id, ex=DAY)
-            await pipe.execute()
+        await self.mark_due_many([(provider, session_id, driver_id)])
+
+    async def mark_due_many(self, sessions: Sequence[tuple[Provider, str, str | None]]) -> None:
+        """:meth:`mark_due` for many sessions, a few round trips in all."""
+        for i in range(0, len(sessions), 500):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                for provider, session_id, driver_id in sessions[i : i + 500]:
+                    pipe.zadd(live_key(provider), {session_id: 0})
+                    if driver_id:
+                        pipe.set(f"owner:{session_key(provider, session_id)}", driver_id, ex=DAY)
+                await pipe.execute()
 
     async def owner(self, provider: Provider, session_id: str) -> str | None:
         """The driver a session was applied for (or marked due for), if we know."""

@@ -48,6 +48,10 @@ class ProviderAdapter(Protocol):
     #: True when the provider lists a driver's sessions itself; otherwise the BFF keeps a
     #: per-driver index in Redis of the sessions it started.
     has_history: bool
+    #: True when the provider answers a read of a session only for the driver who owns
+    #: it (a per-user path, a user JWT): a session whose record the BFF lost can then be
+    #: claimed back by asking as the driver. False when the BFF holds the only key.
+    claimable: bool
 
     async def search_chargers(
         self, near: GeoPoint, radius_meters: int, limit: int

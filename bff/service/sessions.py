@@ -34,8 +34,8 @@ async def load_session(
     if adapter is None:
         return None
     ref = record.ref() if record else SessionRef(driver_id, session_id)
-    if record is None and not adapter.has_history:
-        # Without a record the BFF never started it for this driver: it cannot be theirs.
+    if record is None and not adapter.claimable:
+        # Only the record reaches it (Plugchoice's token): without one, nothing can.
         return None
     try:
         fetched = await adapter.get_session(ref)
@@ -44,6 +44,8 @@ async def load_session(
     if fetched is None:
         return None
     if record is None:
+        # The provider answered the driver's own read: theirs (after a Redis loss, or a
+        # Plugsurfing session started at the charger). Re-owned: indexed, listed again.
         record = SessionRecord(
             provider=provider,
             session_id=session_id,
@@ -62,5 +64,12 @@ async def require_session(
 ) -> OwnedSession:
     found = await load_session(services, driver_id, provider, session_id)
     if found is None:
+        lost_at = services.hub.redis_loss.unreachable_since(provider, session_id)
+        if lost_at is not None:
+            raise NotFound(
+                f"this session's record was lost when Redis was emptied at "
+                f"{lost_at.isoformat(timespec='seconds')}: it cannot be reached from here; "
+                "stop it at the charger or ask support"
+            )
         raise NotFound("no such session")
     return found

@@ -68,6 +68,24 @@ class SessionRecords:
             )
             await pipe.execute()
 
+    async def restore(self, records: list[SessionRecord]) -> int:
+        """Write back records Redis lost, each only where there is none (a newer one,
+        say the driver's own, wins); how many were written."""
+        written = 0
+        for i in range(0, len(records), 500):
+            part = records[i : i + 500]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for record in part:
+                    pipe.set(record_key(record.key), record.model_dump_json(), nx=True)
+                    pipe.zadd(
+                        _index(record.driver_id, record.provider),
+                        {record.session_id: record.created_at.timestamp()},
+                        nx=True,
+                    )
+                results = await pipe.execute()
+            written += sum(1 for ok in results[::2] if ok)
+        return written
+
     async def get(self, provider: Provider, session_id: str) -> SessionRecord | None:
         raw = await self._gets.get(record_key(session_key(provider, session_id)))
         return SessionRecord.model_validate_json(raw) if raw else None

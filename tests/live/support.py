@@ -72,6 +72,7 @@ class FakeAdapter:
     """A ProviderAdapter whose ``get_session`` answers from a dict the test controls."""
 
     has_history = True
+    claimable = True
 
     def __init__(self, provider: Provider) -> None:
         self.provider = provider

@@ -35,6 +35,7 @@ class FakeHistory:
     it answers only once that event is set (a provider slower than Redis)."""
 
     has_history = True
+    claimable = True
 
     def __init__(
         self,

@@ -54,6 +54,7 @@ class PlugchoiceAdapter:
 
     provider = Provider.PLUGCHOICE
     has_history = False
+    claimable = False  # the session token lives only in our records
 
     def __init__(self, client: PlugchoiceClient, now: Callable[[], datetime] = _utcnow) -> None:
         self.client = client

@@ -57,6 +57,7 @@ class PlugsurfingAdapter:
 
     provider = Provider.PLUGSURFING
     has_history = True
+    claimable = True  # per-user session paths
 
     def __init__(self, http: ProviderHttp, *, now: Callable[[], datetime] = _utcnow) -> None:
         self.client = PlugsurfingClient(http)

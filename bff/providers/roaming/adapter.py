@@ -44,6 +44,7 @@ class RoamingAdapter:
 
     provider = Provider.ROAMING
     has_history = False
+    claimable = True  # user JWT: the platform answers the owner only
 
     def __init__(self, client: RoamingClient, now: Callable[[], datetime] = _utcnow) -> None:
         self.client = client
