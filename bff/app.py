@@ -15,7 +15,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
+from bff.gc_tuning import tuned_after_startup
 from bff.graphql.transport import GraphQLEndpoint
 from bff.live.loss_metrics import LossMetrics
 from bff.live.routes import webhook_routes
@@ -23,6 +25,7 @@ from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
 from bff.sandbox.common import SandboxConfig
 from bff.sandbox.server import Sandboxes
+from bff.seams.starlette import with_websocket_shortcut
 from bff.server.requestid import RequestIdMiddleware
 from bff.services import Services, open_services
 from bff.settings import Settings
@@ -115,6 +118,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         )
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.graphql = graphql
     app.state.settings = settings
     app.state.metrics = metrics
     return app
+
+
+def serving_app(settings: Settings) -> ASGIApp:
+    """What ``bff serve`` runs: the app, with GraphQL websockets taken straight to their
+    handler (:mod:`bff.seams.starlette`) and the collector tuned once it has started."""
+    app = create_app(settings)
+    graphql: GraphQLEndpoint = app.state.graphql
+    socket = RequestIdMiddleware(graphql.websocket_asgi)
+    return tuned_after_startup(with_websocket_shortcut(app, graphql.path, socket))

@@ -49,14 +49,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=updates)
-    from bff.app import create_app
-    from bff.gc_tuning import tuned_after_startup
+    from bff.app import serving_app
     from bff.logs import configure_logging
     from bff.seams.uvicorn import LeanWebSocketProtocol
 
     configure_logging(settings.log_level)
     uvicorn.run(
-        tuned_after_startup(create_app(settings)),
+        serving_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,

@@ -15,6 +15,7 @@ SEAMS = {
     "bff.seams.strawberry": "strawberry-graphql",
     "bff.seams.uvicorn": "uvicorn",
     "bff.seams.websockets": "websockets",
+    "bff.seams.starlette": "starlette",
 }
 
 

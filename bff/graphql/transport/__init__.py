@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from bff.graphql.context import Context
@@ -57,6 +58,10 @@ class GraphQLEndpoint:
             Route(self.path, self.http.handle, methods=["GET", "POST"]),
             WebSocketRoute(self.path, self.websocket),
         ]
+
+    async def websocket_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The websocket handler as a bare ASGI app (see :mod:`bff.seams.starlette`)."""
+        await self.websocket(WebSocket(scope, receive, send))
 
     async def websocket(self, ws: WebSocket) -> None:
         services: Services = ws.app.state.services
