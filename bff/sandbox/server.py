@@ -38,7 +38,9 @@ class Sandboxes:
     """The three simulators and the httpx client they send webhooks with."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        self.client = httpx.AsyncClient(timeout=10.0)
+        # Webhooks go to the BFF's uvicorn, which closes a connection idle 5 s: drop idle
+        # ones sooner, or a webhook sent as the BFF closes its connection is lost.
+        self.client = httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(keepalive_expiry=4.0))
         self.plugsurfing = PlugsurfingSandbox(config, self.client)
         self.plugchoice = PlugchoiceSandbox(config, self.client)
         self.roaming = RoamingSandbox(config, self.client)
