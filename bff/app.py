@@ -23,8 +23,7 @@ from bff.live.loss_metrics import LossMetrics
 from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
-from bff.sandbox.common import SandboxConfig
-from bff.sandbox.server import Sandboxes
+from bff.sandbox.server import Sandboxes, sandbox_config
 from bff.seams.starlette import with_websocket_shortcut
 from bff.server.requestid import RequestIdMiddleware
 from bff.services import Services, open_services
@@ -73,18 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *([metrics_route(metrics)] if settings.metrics_enabled else []),
     ]
     if settings.providers == "sandbox" and not settings.sandbox_url:
-        sandboxes = Sandboxes(
-            SandboxConfig(
-                speed=settings.sandbox_speed,
-                webhook_base_url=settings.own_url(),
-                plugsurfing_client_id=settings.plugsurfing_client_id,
-                plugsurfing_client_secret=settings.plugsurfing_client_secret.get_secret_value(),
-                plugsurfing_webhook_auth=settings.plugsurfing_webhook_auth.get_secret_value(),
-                roaming_jwt_secret=settings.roaming_jwt_secret.get_secret_value(),
-                roaming_webhook_secret=settings.roaming_webhook_secret.get_secret_value(),
-                chaos=settings.sandbox_chaos,
-            )
-        )
+        sandboxes = Sandboxes(sandbox_config(settings))
         routes.append(Mount("/_sandbox", routes=sandboxes.mounts()))
 
     @contextlib.asynccontextmanager

@@ -37,14 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print(DriverAuth(settings).issue(args.user, args.ttl))
         return 0
     if args.command == "sandbox":
-        from bff.sandbox.common import SandboxConfig
-        from bff.sandbox.server import create_sandbox_app
+        from bff.sandbox.server import create_sandbox_app, sandbox_config
 
-        config = SandboxConfig(
-            speed=settings.sandbox_speed,
-            webhook_base_url=settings.own_url(),
-            chaos=settings.sandbox_chaos,
-        )
+        config = sandbox_config(settings)
         uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port)
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}

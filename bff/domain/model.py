@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from bff.domain.money import Money
+from bff.domain.money import MAX_INT, InvalidAmount, Money, scaled
 
 
 class Provider(StrEnum):
@@ -58,13 +58,19 @@ class GeoPoint:
 class Energy:
     watt_hours: int
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.watt_hours <= MAX_INT:  # a meter never runs backwards
+            raise InvalidAmount("energy is out of range")
+
     @property
     def kilowatt_hours(self) -> float:
         return self.watt_hours / 1000
 
     @classmethod
     def from_kwh(cls, kwh: Decimal | float | str) -> Energy:
-        return cls(int((Decimal(str(kwh)) * 1000).to_integral_value()))
+        """Wh from kWh, rounded half up; :class:`InvalidAmount` when not finite or out of
+        range."""
+        return cls(scaled(kwh if isinstance(kwh, Decimal) else str(kwh), 3, "energy"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,12 +1,41 @@
-"""Money as an integer amount in minor units plus an ISO 4217 code; never a float."""
+"""Money as an integer amount in minor units plus an ISO 4217 code; never a float.
+
+Amounts, like every integer quantity of the domain (Wh, seconds), stay within
+:data:`MAX_INT` either way: a bigger one is a provider's garbage (EUR 21 million for a
+charge), and beyond it the API's ``Int`` could not carry it anyway.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
+
+#: The largest integer quantity the domain holds: a GraphQL ``Int`` (32-bit signed).
+MAX_INT = 2**31 - 1
+
+
+class InvalidAmount(ValueError):
+    """A number the domain cannot hold: not finite, or beyond :data:`MAX_INT`."""
+
+
+def scaled(value: Decimal | str | int, exponent: int, what: str = "amount") -> int:
+    """``value`` x 10**``exponent``, rounded half up, as an int within ±:data:`MAX_INT`.
+
+    Checked before rounding: a huge value (``1e308``) would overflow Decimal's context,
+    and an int of ``1e999999999`` would take the process's memory.
+    """
+    try:
+        number = Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:
+        raise InvalidAmount(f"{what} is not a number") from None
+    if not number.is_finite():
+        raise InvalidAmount(f"{what} is not a finite number")
+    if number.copy_abs() > Decimal(MAX_INT).scaleb(-exponent):  # abs() could overflow
+        raise InvalidAmount(f"{what} is out of range")
+    return int(number.scaleb(exponent).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @lru_cache(maxsize=512)
@@ -39,15 +68,15 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount_minor, int) or isinstance(self.amount_minor, bool):
             raise TypeError("amount_minor must be an int")
+        if abs(self.amount_minor) > MAX_INT:
+            raise InvalidAmount("amount is out of range")
         currency_exponent(self.currency)
 
     @classmethod
     def from_major(cls, amount: Decimal | str | int, currency: str) -> Money:
-        """From a decimal major-unit amount ("5.32" EUR -> 532), rounding half up."""
-        exp = currency_exponent(currency)
-        quantum = Decimal(1).scaleb(-exp)
-        major = Decimal(str(amount)).quantize(quantum, rounding=ROUND_HALF_UP)
-        return cls(int(major.scaleb(exp)), currency.upper())
+        """From a decimal major-unit amount ("5.32" EUR -> 532), rounding half up;
+        :class:`InvalidAmount` when it is not finite or out of range."""
+        return cls(scaled(amount, currency_exponent(currency)), currency.upper())
 
     @property
     def exponent(self) -> int:

@@ -1,10 +1,18 @@
-"""The one place httpx meets the error hierarchy: requests, retries and translation.
+"""The one place httpx meets the error hierarchy: clients, requests, retries, translation.
 
 Reads (``idempotent=True``) are retried with exponential backoff on connection errors,
 timeouts, 429 and 5xx; writes are sent once. Every failure leaves as a
 :class:`bff.errors.ProviderError`; response bodies are never put in messages. With a
 :class:`~bff.providers.circuit.CircuitBreaker`, each attempt reports to it and an open
 circuit fails at once without sending anything.
+
+A kept-alive connection the server closes just as we reuse it (its keep-alive timer ran
+out: uvicorn's is 5 s, our poll interval too) fails with ``RemoteProtocolError`` (or
+``ReadError`` on a reset) although the provider is fine. Two defences: idle connections
+are dropped before a server would close them (:data:`KEEPALIVE_EXPIRY_SECONDS`), and a
+read that meets one is sent once more at once, on another connection, without counting
+against the circuit (several polls meeting stale connections together opened it). A
+write is never resent: the server may have acted on it.
 """
 
 from __future__ import annotations
@@ -34,6 +42,28 @@ from bff.observability.upstream import note_upstream_failure
 from bff.providers.circuit import CircuitBreaker
 
 log = logging.getLogger(__name__)
+
+#: Idle provider connections are dropped after this: below uvicorn's default keep-alive
+#: (5 s) and most servers', so we do not reuse one the server is closing.
+KEEPALIVE_EXPIRY_SECONDS = 4.0
+#: What a server closing a kept-alive connection under a request looks like.
+_STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError)
+
+
+def provider_client(
+    base_url: str,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **kwargs: Any,
+) -> httpx.AsyncClient:
+    """The httpx client of one provider (its adapter's builder adds headers or auth)."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=timeout,
+        transport=transport,
+        limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
+        **kwargs,
+    )
 
 
 class _Retryable(Exception):
@@ -104,7 +134,7 @@ class ProviderHttp:
                 reraise=False,
             ):
                 with attempt:
-                    return await self._once(method, url, ok_statuses, **kwargs)
+                    return await self._once(method, url, idempotent, ok_statuses, **kwargs)
         except RetryError as exc:
             inner = exc.last_attempt.exception()
             if isinstance(inner, _Retryable):
@@ -115,17 +145,22 @@ class ProviderHttp:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _once(
-        self, method: str, url: str, ok_statuses: tuple[int, ...], **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        idempotent: bool,
+        ok_statuses: tuple[int, ...],
+        **kwargs: Any,
     ) -> httpx.Response:
         breaker = self.breaker
         if breaker is None:
-            return await self._attempt(method, url, ok_statuses, **kwargs)
+            return await self._attempt(method, url, idempotent, ok_statuses, **kwargs)
         if not breaker.allow():
             # Not retryable: the retries would find it open too.
             raise ProviderUnavailable(self.provider, f"{self.provider} is unavailable")
         started = time.monotonic()
         try:
-            response = await self._attempt(method, url, ok_statuses, **kwargs)
+            response = await self._attempt(method, url, idempotent, ok_statuses, **kwargs)
         except _Retryable as exc:
             if isinstance(exc.error, ProviderUnavailable):
                 breaker.failure()
@@ -154,10 +189,15 @@ class ProviderHttp:
         return response
 
     async def _attempt(
-        self, method: str, url: str, ok_statuses: tuple[int, ...], **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        idempotent: bool,
+        ok_statuses: tuple[int, ...],
+        **kwargs: Any,
     ) -> httpx.Response:
         try:
-            response = await self.client.request(method, url, **kwargs)
+            response = await self._send(method, url, idempotent, **kwargs)
         except httpx.TimeoutException as exc:
             note_upstream_failure(exc, "timeout")
             raise _Retryable(
@@ -180,3 +220,18 @@ class ProviderHttp:
         if isinstance(error, ProviderRateLimited | ProviderUnavailable):
             raise _Retryable(error)
         raise error
+
+    async def _send(self, method: str, url: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
+        try:
+            return await self.client.request(method, url, **kwargs)
+        except _STALE_CONNECTION as exc:
+            if not idempotent:
+                raise
+            note_upstream_failure(exc, "stale_connection")
+            # Most likely a pooled connection the server closed as we reused it; the
+            # failed one is gone, so this goes out on another (or a new) connection.
+            log.info(
+                "upstream connection closed under a read: sending it once more",
+                extra={"provider": self.provider, "error": type(exc).__name__},
+            )
+            return await self.client.request(method, url, **kwargs)

@@ -13,13 +13,34 @@ from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
 from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.settings import Settings
+
+
+def sandbox_config(settings: Settings) -> SandboxConfig:
+    """The sandboxes' config from the BFF's settings: the credentials and webhook secrets
+    the BFF expects, and where its webhooks go. One function for the in-process sandbox
+    and ``bff sandbox``, so a standalone sandbox shared by replicas signs what they check."""
+    api_key = settings.plugsurfing_api_key
+    return SandboxConfig(
+        speed=settings.sandbox_speed,
+        webhook_base_url=settings.own_url(),
+        plugsurfing_client_id=settings.plugsurfing_client_id,
+        plugsurfing_client_secret=settings.plugsurfing_client_secret.get_secret_value(),
+        plugsurfing_api_key=api_key.get_secret_value() if api_key is not None else None,
+        plugsurfing_webhook_auth=settings.plugsurfing_webhook_auth.get_secret_value(),
+        roaming_jwt_secret=settings.roaming_jwt_secret.get_secret_value(),
+        roaming_webhook_secret=settings.roaming_webhook_secret.get_secret_value(),
+        chaos=settings.sandbox_chaos,
+    )
 
 
 class Sandboxes:
     """The three simulators and the httpx client they send webhooks with."""
 
     def __init__(self, config: SandboxConfig) -> None:
-        self.client = httpx.AsyncClient(timeout=10.0)
+        # Webhooks go to the BFF's uvicorn, which closes a connection idle 5 s: drop idle
+        # ones sooner, or a webhook sent as the BFF closes its connection is lost.
+        self.client = httpx.AsyncClient(timeout=10.0, limits=httpx.Limits(keepalive_expiry=4.0))
         self.plugsurfing = PlugsurfingSandbox(config, self.client)
         self.plugchoice = PlugchoiceSandbox(config, self.client)
         self.roaming = RoamingSandbox(config, self.client)

@@ -26,6 +26,16 @@ from bff.store.records import SessionRecord
 
 log = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Percent-encoded in a key's parts: the separator, the escape itself, and the braces of a
+# Redis Cluster hash tag (a part a client chose must not pick the key's slot either).
+_KEY_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
+
+
+def redis_key(*parts: str) -> str:
+    """``idem:start:cust:k1%3Ak2``: the parts joined by ``:``, each escaped, so that parts a
+    driver or a provider chose cannot pose as other parts (driver ``cust`` with key
+    ``k1:k2`` is not driver ``cust:k1`` with key ``k2``). Ordinary ids read as they are."""
+    return ":".join(part.translate(_KEY_ESCAPES) for part in parts)
 
 
 async def start_session(
@@ -44,7 +54,7 @@ async def start_session(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", "idempotencyKey")
     redis = services.redis
-    idem = f"idem:start:{driver_id}:{idempotency_key}" if idempotency_key else None
+    idem = redis_key("idem", "start", driver_id, idempotency_key) if idempotency_key else None
     if idem:
         previous = await _previous_result(services, idem)
         if previous is not None:
@@ -63,7 +73,7 @@ async def start_session(
     if idem and not await redis.set(idem, "pending", nx=True, ex=60):
         previous = await _wait_previous(services, idem)
         return await require_session(services, driver_id, *previous)
-    cooldown = f"{gid.provider.value}:{charger_id}:{conn_id}"
+    cooldown = redis_key(gid.provider.value, charger_id, conn_id)
     try:
         await take_cooldown(redis, cooldown, services.settings.connector_cooldown_seconds)
         try:

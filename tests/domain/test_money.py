@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from bff.domain.money import Money, currency_exponent, vat_split
+from bff.domain.model import Energy
+from bff.domain.money import MAX_INT, InvalidAmount, Money, currency_exponent, vat_split
 
 
 @pytest.mark.parametrize(
@@ -50,3 +51,31 @@ def test_arithmetic_keeps_currency() -> None:
 def test_vat_split() -> None:
     assert vat_split(Money(2460, "PLN"), Decimal(23)) == Money(2000, "PLN")
     assert vat_split(Money(121, "EUR"), Decimal("21")) == Money(100, "EUR")
+
+
+@pytest.mark.parametrize("amount", ["1e308", "NaN", "Infinity", "-Infinity", "sNaN", "1e30",
+                                    "21474836.48", "-21474836.48", "1e999999999", "twelve"])
+def test_amounts_the_domain_cannot_hold_are_a_clear_error(amount: str) -> None:
+    # Issue 12 item 7: was decimal.InvalidOperation (1e308) or a 10^30 amount.
+    with pytest.raises(InvalidAmount):
+        Money.from_major(amount, "EUR")
+
+
+def test_the_largest_amounts_fit_a_graphql_int() -> None:
+    assert Money.from_major("21474836.47", "EUR").amount_minor == MAX_INT
+    assert Money.from_major("-21474836.47", "EUR").amount_minor == -MAX_INT
+    assert Money.from_major("1e-999999999", "EUR").amount_minor == 0
+    with pytest.raises(InvalidAmount):
+        Money(MAX_INT + 1, "JPY")
+
+
+@pytest.mark.parametrize("kwh", ["1e308", "NaN", "Infinity", "-0.001", "2147483.648"])
+def test_energy_the_domain_cannot_hold_is_a_clear_error(kwh: str) -> None:
+    with pytest.raises(InvalidAmount):
+        Energy.from_kwh(kwh)
+
+
+def test_energy_in_range() -> None:
+    assert Energy.from_kwh("2147483.647").watt_hours == MAX_INT
+    assert Energy.from_kwh(Decimal("1.5")).watt_hours == 1500
+    assert Energy.from_kwh(12.25).watt_hours == 12250

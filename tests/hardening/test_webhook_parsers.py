@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,9 @@ offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minute
 any_time = st.datetimes(timezones=offsets).map(datetime.isoformat)
 recent = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
                       timezones=offsets)
+#: Before NOW at any offset: a roaming update from the future is refused.
+past = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2026, 3, 29),
+                    timezones=offsets)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
@@ -99,7 +103,7 @@ def status_objects(valid: bool) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"session_id": ids, "status": st.sampled_from(
             ["pending", "active", "stopping", "completed", "failed", "invalid"]) | text,
-         "updated_at": recent.map(datetime.isoformat)},
+         "updated_at": past.map(datetime.isoformat)},
         optional={
             "energy_kwh": st.decimals(min_value=0, max_value=10**5, places=3).map(Decimal),
             "cost": money.map(Decimal),
@@ -161,3 +165,42 @@ def test_roaming_valid_signed_deliveries_parse(
     assert hook.session.observed_at == datetime.fromisoformat(data["updated_at"])
     if "energy_kwh" in data:
         assert hook.session.energy is not None and hook.session.energy.watt_hours >= 0
+
+
+#: Signed, well-formed JSON, one value the domain cannot hold (issue 12 item 7): each is a
+#: 400 naming the field, never an exception a route would answer 503 (a sender retries).
+ABSURD = {
+    "cost 1e308": ("data.cost", '"cost": 1e308, "currency": "EUR"'),
+    "cost 1e30 EUR": ("data.cost", '"cost": 1e30, "currency": "EUR"'),
+    "cost 30 million EUR": ("data.cost", '"cost": 30000000, "currency": "EUR"'),
+    "cost 1e999999999": ("data.cost", '"cost": "1e999999999", "currency": "EUR"'),
+    "cost NaN": ("data.cost", '"cost": NaN, "currency": "EUR"'),
+    "cost Infinity": ("data.cost", '"cost": Infinity, "currency": "EUR"'),
+    "cost -Infinity": ("data.cost", '"cost": -Infinity, "currency": "EUR"'),
+    "cost negative": ("data.cost", '"cost": -5, "currency": "EUR"'),
+    "energy 1e308": ("data.energy_kwh", '"energy_kwh": 1e308'),
+    "energy NaN": ("data.energy_kwh", '"energy_kwh": NaN'),
+    "energy 3 GWh": ("data.energy_kwh", '"energy_kwh": 3000000'),
+    "energy negative": ("data.energy_kwh", '"energy_kwh": -0.001'),
+    "duration 1e30 min": ("data.duration_minutes", '"duration_minutes": 1e30'),
+    "duration 10^12 min": ("data.duration_minutes", '"duration_minutes": 1000000000000'),
+    "start_time year 0": ("data.start_time", '"start_time": "0000-01-01T00:00:00Z"'),
+    "start_time overflow": ("data.start_time", '"start_time": "0001-01-01T00:00:00+05:00"'),
+    "updated_at in a year": ("data.updated_at", '"updated_at": "2027-03-30T08:00:00Z"'),
+    "updated_at year 9999": ("data.updated_at", '"updated_at": "9999-12-31T23:59:59Z"'),
+}
+
+
+@pytest.mark.parametrize("name", ABSURD)
+def test_roaming_absurd_values_are_400_naming_the_field(name: str) -> None:
+    field, fragment = ABSURD[name]
+    data = '{"session_id": "r", "status": "active", "updated_at": "2026-03-30T07:59:00Z", '
+    body = f'{{"type": "session.updated", "data": {data}{fragment}}}}}'.encode()
+    if "updated_at" in field:
+        body = body.replace(b'"updated_at": "2026-03-30T07:59:00Z", ', b"")
+    headers = {**sign_roaming_webhook(SECRET, "msg_x", int(NOW.timestamp()), body),
+               "content-type": "application/json"}
+    with pytest.raises(WebhookRejected) as rejected:
+        parse_roaming_webhook(headers, body, SECRET, TOLERANCE, NOW)
+    assert rejected.value.status_code == 400
+    assert field in rejected.value.message and SECRET not in rejected.value.message

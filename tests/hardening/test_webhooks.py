@@ -263,3 +263,50 @@ async def test_malformed_webhooks_get_4xx_and_change_nothing(
         assert await keyspace(rds) == recorded and len(pubs.messages) == published
     figures("replayed webhook (same webhook-id) x3: 200 (a sender's retry must succeed), "
             "records changed: 0, publishes: 0")
+
+
+#: Signed and well-formed, with one value nobody can charge (issue 12 item 7), and the field
+#: the 400 and its log line must name.
+ABSURD_VALUES: dict[str, tuple[str, dict[str, Any]]] = {
+    "cost 1e308": ("data.cost", {"cost": 1e308}),
+    "cost 30 million EUR": ("data.cost", {"cost": 30_000_000}),
+    "cost NaN": ("data.cost", {"cost": float("nan")}),
+    "cost Infinity": ("data.cost", {"cost": float("inf")}),
+    "cost negative": ("data.cost", {"cost": -0.5}),
+    "energy 1e308 kWh": ("data.energy_kwh", {"energy_kwh": 1e308}),
+    "energy NaN": ("data.energy_kwh", {"energy_kwh": float("nan")}),
+    "energy negative": ("data.energy_kwh", {"energy_kwh": -1}),
+    "duration 1e12 minutes": ("data.duration_minutes", {"duration_minutes": 10**12}),
+    "start_time year 1 at +05:00": ("data.start_time",
+                                    {"start_time": "0001-01-01T00:00:00+05:00"}),
+    "updated_at in year 9999": ("data.updated_at", {"updated_at": "9999-12-31T23:59:59Z"}),
+}
+
+
+async def test_signed_absurd_values_are_400_and_change_nothing(
+    hook_server: Server, rds: aioredis.Redis, figures: Figures
+) -> None:
+    await SessionRecords(rds).save(SessionRecord(
+        provider=Provider.ROAMING, session_id="r-absurd", driver_id="d-1",
+        charger_id="FI-VRT-E12345"))
+    before = await keyspace(rds)
+    answers: dict[str, str] = {}
+    async with Publishes(rds) as pubs, httpx.AsyncClient(base_url=hook_server.url,
+                                                         timeout=30) as http:
+        for name, (field_, values) in ABSURD_VALUES.items():
+            body = roaming_body(roaming_data("r-absurd", **values))
+            r = await http.post("/webhooks/roaming", content=body, headers=signed(body))
+            answers[name] = f"{r.status_code} {r.json().get('error')}"
+            assert r.status_code == 400 and field_ in r.json()["error"], (name, r.text)
+        await pubs.settle(rds)
+        assert await keyspace(rds) == before and pubs.messages == []
+    log = hook_server.log_path.read_text()
+    rejections = [line for line in log.splitlines() if "rejected (400)" in line]
+    for field_, _ in ABSURD_VALUES.values():
+        assert any(field_ in line for line in rejections), f"no log line names {field_}"
+    assert SECRET not in log and "Traceback" not in log
+    figures(f"signed roaming webhooks with absurd values: {len(answers)} cases "
+            f"(cost 1e308/30M EUR/NaN/Infinity/negative, energy 1e308/NaN/negative, "
+            f"duration 1e12 min, start_time year 1, updated_at 9999), answered "
+            f"{sorted({a.split()[0] for a in answers.values()})}, each naming its field; "
+            "records: 0, publishes: 0")

@@ -29,7 +29,7 @@ from bff.domain.model import (
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp
+from bff.providers.http import ProviderHttp, provider_client
 from bff.providers.plugchoice.client import PlugchoiceClient
 from bff.providers.plugchoice.constants import PROVIDER_NAME
 from bff.providers.plugchoice.mappers import money, to_charger, to_cost, to_session
@@ -185,7 +185,7 @@ def build_plugchoice_adapter(
     ``base_url`` is Plugchoice's origin (``https://app.plugchoice.com``) or the sandbox
     mount (``http://host:port/_sandbox/plugchoice``); the client adds ``/api/v3/...``.
     """
-    client = httpx.AsyncClient(
+    client = provider_client(
         base_url=base_url,
         timeout=settings.plugchoice_timeout_seconds,
         transport=transport,

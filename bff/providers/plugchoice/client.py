@@ -21,8 +21,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bff.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
+from bff.providers.invalid import unreadable
 from bff.providers.plugchoice.constants import API_BASE, PROVIDER_NAME
 from bff.providers.plugchoice.schemas import (
     ChargerList,
@@ -177,7 +178,7 @@ def _error_fields(response: httpx.Response) -> set[str]:
 def _parse(model: type[M], response: httpx.Response) -> M:
     try:
         return model.model_validate_json(response.content)
-    except ValidationError:
-        raise ProviderUnavailable(
-            PROVIDER_NAME, "Plugchoice sent a response we do not understand"
+    except ValidationError as exc:
+        raise unreadable(
+            PROVIDER_NAME, model.__name__, exc, "Plugchoice sent a response we do not understand"
         ) from None

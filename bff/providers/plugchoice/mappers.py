@@ -19,7 +19,7 @@ from bff.domain.model import (
     Provider,
     Tariff,
 )
-from bff.domain.money import Money
+from bff.domain.money import MAX_INT, Money
 from bff.providers.plugchoice.constants import (
     CAPTURED_WORDS,
     EXPIRED_REASON,
@@ -54,8 +54,8 @@ def money(amount_minor: int | None, currency: str | None) -> Money | None:
         return None
     try:
         return Money(amount_minor, currency.upper())
-    except ValueError:
-        log.warning("Plugchoice sent an unknown currency %r", currency)
+    except ValueError as exc:  # an unknown currency, or an amount out of range
+        log.warning("Plugchoice sent money we cannot hold: %s", exc)
         return None
 
 
@@ -74,7 +74,7 @@ def to_cost(data: SessionData) -> Cost | None:
         )
         return Cost(
             total=captured,
-            excl_vat=Money(excl, captured.currency),
+            excl_vat=money(excl, captured.currency),
             vat_percent=vat_percent,
             estimated=False,
         )
@@ -116,6 +116,9 @@ def to_session(
         if started is not None and end_for_duration is not None
         else None
     )
+    if duration is not None and duration > MAX_INT:  # a start in year 1: no duration to show
+        log.warning("Plugchoice session started at %s: duration out of range", started)
+        duration = None
     failure_reason = data.failure_reason
     if failure_reason is None and word == "no_charge":
         failure_reason = NO_CHARGE_REASON

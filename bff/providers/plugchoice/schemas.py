@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from bff.providers.bounds import Count, Kwh, MinorUnits
 
 _EXTRA_DIGITS = re.compile(r"(\.\d{6})\d+")
 
@@ -43,7 +44,8 @@ Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # NaN and Infinity are no coordinates or powers.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class SessionCharger(_Model):
@@ -54,8 +56,8 @@ class SessionCharger(_Model):
 
 class Pricing(_Model):
     currency: str
-    price_per_kwh: int | None = None  # minor units per kWh
-    start_fee: int | None = None  # minor units
+    price_per_kwh: MinorUnits | None = None  # minor units per kWh
+    start_fee: MinorUnits | None = None  # minor units
 
 
 class SessionData(_Model):
@@ -67,11 +69,11 @@ class SessionData(_Model):
     connector_status: str | None = None
     charger: SessionCharger | None = None
     pricing: Pricing | None = None
-    amount_authorized: int | None = None
-    energy_kwh: Decimal | None = None
-    cost_amount: int | None = None
-    amount_captured: int | None = None
-    tax_amount: int | None = None
+    amount_authorized: MinorUnits | None = None
+    energy_kwh: Kwh | None = None
+    cost_amount: MinorUnits | None = None
+    amount_captured: MinorUnits | None = None
+    tax_amount: MinorUnits | None = None
     driver_email: str | None = None
     created_at: Timestamp = None
     authorized_at: Timestamp = None
@@ -124,8 +126,8 @@ class ChargerConnector(_Model):
     standard: str | None = None  # OCPI names, e.g. IEC_62196_T2
     format: str | None = None  # Socket or Cable
     power_type: str | None = None  # AC_1_PHASE, AC_3_PHASE, DC
-    max_voltage: int | None = None
-    max_amperage: int | None = None
+    max_voltage: Count | None = None
+    max_amperage: Count | None = None
 
 
 class PublicCharger(_Model):

@@ -24,7 +24,7 @@ from bff.domain.model import (
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp
+from bff.providers.http import ProviderHttp, provider_client
 from bff.providers.plugsurfing.auth import plugsurfing_auth
 from bff.providers.plugsurfing.client import PlugsurfingClient
 from bff.providers.plugsurfing.constants import (
@@ -202,7 +202,7 @@ def build_plugsurfing_adapter(
         settings.plugsurfing_client_secret.get_secret_value(),
         api_key.get_secret_value() if api_key is not None else None,
     )
-    client = httpx.AsyncClient(
+    client = provider_client(
         base_url=base_url,
         timeout=settings.plugsurfing_timeout_seconds,
         transport=transport,

@@ -17,8 +17,9 @@ from urllib.parse import quote
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bff.errors import ProviderError, ProviderNotFound, ProviderRejected, ProviderUnavailable
+from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
+from bff.providers.invalid import unreadable
 from bff.providers.plugsurfing.constants import ERROR_REASON, PROVIDER_NAME, error_reason
 from bff.providers.plugsurfing.schemas import (
     ErrorBody,
@@ -50,10 +51,10 @@ def _iso(value: datetime) -> str:
 def _parse(model: type[M], response: httpx.Response) -> M:
     try:
         return model.model_validate_json(response.content)
-    except ValidationError:
-        # Never log the body: it may hold personal data or a client secret.
-        log.error("unreadable plugsurfing answer for %s", model.__name__)
-        raise ProviderUnavailable(PROVIDER_NAME, "Plugsurfing sent an unreadable answer") from None
+    except ValidationError as exc:
+        raise unreadable(
+            PROVIDER_NAME, model.__name__, exc, "Plugsurfing sent an unreadable answer"
+        ) from None
 
 
 def _error(response: httpx.Response) -> ProviderError:

@@ -25,7 +25,7 @@ from bff.domain.model import (
     Tariff,
     Transaction,
 )
-from bff.domain.money import Money, currency_exponent
+from bff.domain.money import MAX_INT, Money, currency_exponent
 from bff.providers.plugsurfing.constants import (
     ENDED_WORDS,
     FINAL_PRICE_WORDS,
@@ -71,12 +71,19 @@ def parse_iso_duration(value: str | None) -> timedelta | None:
         return None
     parts = match.groupdict()
     seconds = Decimal((parts["seconds"] or "0").replace(",", "."))
-    return timedelta(
-        days=int(parts["days"] or 0),
-        hours=int(parts["hours"] or 0),
-        minutes=int(parts["minutes"] or 0),
-        seconds=float(seconds),
-    )
+    try:
+        duration = timedelta(
+            days=int(parts["days"] or 0),
+            hours=int(parts["hours"] or 0),
+            minutes=int(parts["minutes"] or 0),
+            seconds=float(seconds),
+        )
+    except OverflowError:
+        duration = timedelta.max
+    if duration.total_seconds() > MAX_INT:
+        log.warning("plugsurfing duration out of range %r", value[:40])
+        return None
+    return duration
 
 
 def money(amount_minor: int, currency: str) -> Money | None:
@@ -96,14 +103,17 @@ def _is_currency(code: str) -> bool:
     return True
 
 
-def _decimal(value: str | None) -> Decimal | None:
+def _vat_percent(value: str | None) -> Decimal | None:
     if value is None:
         return None
     try:
-        return Decimal(value)
+        vat = Decimal(value)
     except InvalidOperation:
-        log.warning("malformed plugsurfing decimal %r", value)
+        vat = Decimal("NaN")
+    if not vat.is_finite() or not 0 <= vat <= 100:
+        log.warning("malformed plugsurfing VAT %r", value[:40])
         return None
+    return vat
 
 
 def energy_from_model(energy: EnergyAmount | None) -> Energy | None:
@@ -125,7 +135,8 @@ def cost_from_price(price: PriceAmount | None, *, estimated: bool) -> Cost | Non
     if total is None:
         return None
     excl = None if price.minor_excl_vat is None else money(price.minor_excl_vat, total.currency)
-    return Cost(total=total, excl_vat=excl, vat_percent=_decimal(price.vat), estimated=estimated)
+    vat = _vat_percent(price.vat)
+    return Cost(total=total, excl_vat=excl, vat_percent=vat, estimated=estimated)
 
 
 def transaction_from_model(tx: TransactionModel) -> Transaction | None:
@@ -163,7 +174,10 @@ def session_from_model(m: SessionModel, observed_at: datetime) -> ChargingSessio
     duration = parse_iso_duration(m.duration)
     ended_at = None
     if m.start_time is not None and duration is not None and m.session_status in ENDED_WORDS:
-        ended_at = m.start_time + duration
+        try:
+            ended_at = m.start_time + duration
+        except OverflowError:  # a start near year 9999: no end we could show
+            log.warning("plugsurfing session %s ends after year 9999", m.session_id)
     charger = m.charger
     return ChargingSession(
         provider=Provider.PLUGSURFING,

@@ -11,8 +11,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from bff.domain.money import MAX_INT, scaled
+from bff.providers.bounds import MinorUnits
 
 
 def _utc(value: datetime) -> datetime:
@@ -34,17 +37,22 @@ def _whole(value: object) -> object:
             amount = Decimal(str(value).strip())
         except ArithmeticError:
             return value  # let pydantic report it
-        if amount == amount.to_integral_value():
-            return int(amount)
+        # Not int() of "1e999999999": a billion digits. Out of range, pydantic reports it.
+        if amount.is_finite() and amount.copy_abs() <= MAX_INT:
+            if amount == amount.to_integral_value():
+                return int(amount)
     return value
 
 
 #: An integer amount in minor units, however the provider spelled it.
-Minor = Annotated[int, BeforeValidator(_whole)]
+Minor = Annotated[MinorUnits, BeforeValidator(_whole)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="ignore", alias_generator=to_camel, frozen=True)
+    # NaN and Infinity are no coordinates, powers or amounts.
+    model_config = ConfigDict(
+        extra="ignore", alias_generator=to_camel, frozen=True, allow_inf_nan=False
+    )
 
 
 class ChargerInfo(_Model):
@@ -57,7 +65,12 @@ class ChargerInfo(_Model):
 
 class EnergyAmount(_Model):
     unit: str = "WH"  # WH or KWH
-    value: Decimal
+    value: Decimal = Field(ge=0)  # a meter never runs backwards
+
+    @model_validator(mode="after")
+    def _fits(self) -> EnergyAmount:
+        scaled(self.value, 3 if self.unit.upper() == "KWH" else 0, "energy")  # or InvalidAmount
+        return self
 
 
 class PriceAmount(_Model):

@@ -15,6 +15,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from bff.errors import WebhookRejected
+from bff.providers.invalid import rejected_body
 from bff.providers.plugsurfing.constants import KNOWN_EVENTS
 from bff.providers.plugsurfing.schemas import WebhookBody
 
@@ -69,7 +70,7 @@ def parse_plugsurfing_webhook(
     try:
         parsed = WebhookBody.model_validate_json(body)
     except ValidationError as exc:
-        raise WebhookRejected(400, _reason(exc)) from None
+        raise rejected_body(exc) from None
     return PlugsurfingPrompt(
         event=parsed.event,
         known=parsed.event in KNOWN_EVENTS,
@@ -77,12 +78,3 @@ def parse_plugsurfing_webhook(
         session_id=parsed.payload.session_id,
         timestamp=parsed.payload.timestamp,
     )
-
-
-def _reason(exc: ValidationError) -> str:
-    """A short reason naming the first bad field, never echoing the body."""
-    error = exc.errors(include_url=False, include_input=False)[0]
-    if error["type"] == "json_invalid":
-        return "malformed JSON"
-    where = ".".join(str(p) for p in error["loc"]) or "body"
-    return f"invalid webhook: {where} ({error['type']})"

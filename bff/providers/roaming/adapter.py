@@ -21,7 +21,7 @@ from bff.domain.model import (
 from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp
+from bff.providers.http import ProviderHttp, provider_client
 from bff.providers.roaming import mappers
 from bff.providers.roaming.client import RoamingClient
 from bff.providers.roaming.constants import PROVIDER_NAME, RECEIPT_NOT_AVAILABLE
@@ -154,7 +154,7 @@ def build_roaming_adapter(
     base_url: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
 ) -> tuple[RoamingAdapter, httpx.AsyncClient]:
     """The adapter and the httpx client it owns (close it in the app's lifespan)."""
-    client = httpx.AsyncClient(
+    client = provider_client(
         base_url=base_url, timeout=settings.roaming_timeout_seconds, transport=transport
     )
     breaker = CircuitBreaker(

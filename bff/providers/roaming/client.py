@@ -18,8 +18,9 @@ import httpx
 import jwt
 from pydantic import ValidationError
 
-from bff.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
+from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
+from bff.providers.invalid import unreadable
 from bff.providers.roaming.constants import PLATFORM_ERRORS, PROVIDER_NAME
 from bff.providers.roaming.schemas import (
     ChargingProfileRequest,
@@ -163,8 +164,8 @@ def _rejection(response: httpx.Response) -> ProviderRejected:
 def _parse(model: type[M], response: httpx.Response) -> M:
     try:
         return model.model_validate_json(response.content)
-    except ValidationError:
+    except ValidationError as exc:
         # A 2xx we cannot read is the platform's fault, not the driver's.
-        raise ProviderUnavailable(
-            PROVIDER_NAME, "roaming platform sent an unreadable response"
+        raise unreadable(
+            PROVIDER_NAME, model.__name__, exc, "roaming platform sent an unreadable response"
         ) from None

@@ -15,6 +15,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bff.domain.money import currency_exponent
+from bff.providers.bounds import Count, Kwh, MajorPrice, Minutes
 
 _EXCESS_FRACTION = re.compile(r"(\.\d{6})\d+")
 
@@ -53,7 +54,8 @@ CurrencyCode = Annotated[str, AfterValidator(_known_currency)]
 class WireModel(BaseModel):
     """Base of the platform's models: frozen, unknown fields ignored."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # NaN and Infinity are no coordinates, powers or rates.
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
 
 
 class ErrorBody(WireModel):
@@ -90,10 +92,10 @@ class SessionStatusObject(WireModel):
 
     session_id: str
     status: str
-    energy_kwh: Decimal = Field(default=Decimal(0), ge=0)  # a meter never runs backwards
-    cost: Decimal | None = None  # major units of ``currency``
-    currency: CurrencyCode | None = None
-    duration_minutes: int | None = Field(default=None, ge=0)
+    energy_kwh: Kwh = Decimal(0)  # a meter never runs backwards
+    currency: CurrencyCode | None = None  # before ``cost``, whose check reads it
+    cost: MajorPrice | None = None  # major units of ``currency``
+    duration_minutes: Minutes | None = None
     start_time: UtcDateTime | None = None
 
 
@@ -125,10 +127,10 @@ class ReceiptResponse(WireModel):
     session_id: str
     network: str | None = None
     evse_id: str | None = None
-    energy_kwh: Decimal
-    duration_minutes: int | None = None
-    cost: Decimal
-    currency: CurrencyCode
+    energy_kwh: Kwh
+    duration_minutes: Minutes | None = None
+    currency: CurrencyCode  # before ``cost``, whose check reads it
+    cost: MajorPrice
     payment_status: str | None = None
 
 
@@ -144,14 +146,14 @@ class ConnectorWire(WireModel):
     standard: str  # OCPI ConnectorType, e.g. IEC_62196_T2_COMBO
     format: str | None = None
     power_type: str | None = None  # AC_1_PHASE, AC_3_PHASE, DC
-    max_voltage: int | None = None
-    max_amperage: int | None = None
-    max_electric_power: int | None = None  # watts
+    max_voltage: Count | None = None
+    max_amperage: Count | None = None
+    max_electric_power: Count | None = None  # watts
 
 
 class TariffWire(WireModel):
     currency: CurrencyCode
-    price_per_kwh: Decimal
+    price_per_kwh: MajorPrice
 
 
 class LocationWire(WireModel):

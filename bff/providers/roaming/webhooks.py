@@ -5,6 +5,10 @@ space-separated signatures while a secret rotates), keyed with the base64 part o
 ``whsec_...`` secret; ``webhook-timestamp`` in Unix seconds within a tolerance either
 way. The signature is checked before anything in the body is looked at. Replays (a seen
 ``webhook-id``) are the receiver's concern.
+
+A signed body with a value we cannot hold (a cost of ``1e308``, negative energy, an
+``updated_at`` in the future) is refused with 400, naming the field: a sender retries a
+5xx, and resending the same body can never succeed.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 
 from bff.domain.model import ChargingSession
+from bff.domain.money import InvalidAmount
 from bff.errors import WebhookRejected
+from bff.providers.invalid import rejected_body
 from bff.providers.roaming.mappers import session_from_status
 from bff.providers.roaming.schemas import WebhookBody, WebhookSessionData
 
@@ -101,12 +107,18 @@ def parse_roaming_webhook(
         raise WebhookRejected(415, "webhook body must be application/json")
     try:
         event = WebhookBody.model_validate_json(body)
-    except ValidationError:
-        raise WebhookRejected(400, "malformed webhook body") from None
+    except ValidationError as exc:
+        raise rejected_body(exc) from None
     handler = _HANDLERS.get(event.type)
     if handler is None:
         raise WebhookRejected(400, "unknown webhook type")
-    session, word = handler(event.data)
+    # Newer than anything that follows, it would hold the session at this state.
+    if event.data.updated_at > now + timedelta(seconds=tolerance_seconds):
+        raise WebhookRejected(400, "invalid webhook: data.updated_at (in the future)")
+    try:
+        session, word = handler(event.data)
+    except InvalidAmount as exc:  # the schema's bounds should have caught it
+        raise WebhookRejected(400, f"invalid webhook: data ({exc})") from None
     return RoamingWebhook(webhook_id=webhook_id, session=session, status_word=word)
 
 

@@ -359,3 +359,22 @@ def test_observed_at_drives_running_duration() -> None:
     later = NOW + timedelta(minutes=10)
     s = to_session(session(), token=TOKEN, observed_at=later)
     assert s.duration_seconds == 69 * 60
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("energy_kwh", "1e308"), ("energy_kwh", "NaN"), ("energy_kwh", "-1"),
+    ("cost_amount", 10**30), ("amount_authorized", -(10**12)), ("tax_amount", 2**31),
+])
+def test_values_the_domain_cannot_hold_fail_validation(field: str, value: Any) -> None:
+    # Issue 12 item 7: the client turns this into ProviderUnavailable; nothing is written.
+    with pytest.raises(ValueError, match=field):
+        SessionEnvelope.model_validate_json(json.dumps({"data": seed_session(**{field: value})}))
+
+
+def test_a_start_in_year_1_gives_no_duration_and_a_huge_tax_no_excl_vat() -> None:
+    data = SessionData.model_validate(seed_session(
+        charging_started_at="0001-01-01T00:00:00Z", status="captured",
+        amount_captured=-(2**31 - 1), tax_amount=2**31 - 1))
+    s = to_session(data, token=TOKEN, observed_at=NOW)
+    assert s.duration_seconds is None and s.started_at is not None
+    assert s.cost is not None and s.cost.excl_vat is None

@@ -237,3 +237,26 @@ async def test_unknown_session_and_unreadable_answer() -> None:
         upstream.route = lambda r: httpx.Response(200, json={"sessionStatus": "STARTED"})
         with pytest.raises(ProviderUnavailable):
             await client.get_session("u", "S1")
+
+
+@pytest.mark.parametrize(("fields", "where"), [
+    ({"energy": {"unit": "KWH", "value": 1e308}}, "energy"),
+    ({"energy": {"unit": "WH", "value": "3e9"}}, "energy"),
+    ({"energy": {"unit": "WH", "value": -1}}, "energy.value"),
+    ({"price": {"currencyCode": "EUR", "minorInclVat": "1e30"}}, "price.minorInclVat"),
+    ({"price": {"currencyCode": "EUR", "minorInclVat": "1e999999999"}}, "price.minorInclVat"),
+    ({"balanceAmountMinor": "-99999999999"}, "balanceAmountMinor"),
+    ({"price": {"currencyCode": "EUR", "minorInclVat": 5, "minorExclVat": 10**30}},
+     "price.minorExclVat"),
+])
+async def test_a_session_with_absurd_values_is_unreadable_and_names_the_field(
+    fields: dict[str, object], where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 12 item 7: a poll or a webhook's re-fetch writes nothing from such an answer.
+    upstream = Upstream()
+    upstream.route = lambda r: httpx.Response(200, json={**SESSION, **fields})
+    client, http = make(upstream, ApiKeyAuth("the-key"))
+    async with http:
+        with caplog.at_level(logging.WARNING), pytest.raises(ProviderUnavailable):
+            await client.get_session("u", "S1")
+    assert f"SessionModel): {where} (" in caplog.text, caplog.text

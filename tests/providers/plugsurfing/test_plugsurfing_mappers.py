@@ -310,6 +310,10 @@ def test_tolerates_extra_fields_and_odd_values() -> None:
         ("15 minutes", None),
         ("", None),
         (None, None),
+        # Beyond what the domain holds (68 years), or beyond timedelta itself.
+        ("P30000D", None),
+        ("P9999999999D", None),
+        ("PT99999999999999999999S", None),
     ],
 )
 def test_parse_iso_duration(text: str | None, expected: timedelta | None) -> None:
@@ -382,3 +386,17 @@ def test_balance_minor_spellings(balance: object) -> None:
 def test_fractional_minor_amount_is_rejected() -> None:
     with pytest.raises(ValueError):
         _session(SEED_000_CREATED, balanceAmountMinor="-21.60")
+
+
+def test_absurd_vat_and_a_start_near_year_9999_give_no_value_rather_than_fail() -> None:
+    s = session_from_model(SessionModel.model_validate({
+        "sessionId": "S9", "sessionStatus": "COMPLETE", "startTime": "9999-12-31T00:00:00Z",
+        "duration": "P2D", "price": {"currencyCode": "EUR", "minorInclVat": 500, "vat": "NaN"},
+    }), OBSERVED)
+    assert s.ended_at is None and s.duration_seconds == 2 * 86400
+    assert s.cost is not None and s.cost.vat_percent is None
+    for vat in ("1e999", "-5", "101", "lots"):
+        price = {"currencyCode": "EUR", "minorInclVat": 500, "vat": vat}
+        m = SessionModel.model_validate({"sessionId": "S", "sessionStatus": "X", "price": price})
+        cost = session_from_model(m, OBSERVED).cost
+        assert cost is not None and cost.vat_percent is None, vat

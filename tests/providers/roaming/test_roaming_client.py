@@ -192,3 +192,23 @@ async def test_empty_lookup_sends_nothing() -> None:
     client = make(lambda r: httpx.Response(200, json={"evses": []}), seen)
     assert await client.get_evses([]) == []
     assert seen == []
+
+
+@pytest.mark.parametrize(("path", "body", "where"), [
+    ("/status", {**STATUS, "cost": 1e308}, "cost"),
+    ("/status", {**STATUS, "cost": -1}, "cost"),
+    ("/status", {**STATUS, "energy_kwh": 1e308}, "energy_kwh"),
+    ("/status", {**STATUS, "duration_minutes": 10**12}, "duration_minutes"),
+    ("/receipt", {"session_id": "s1", "energy_kwh": 1, "cost": 1e30, "currency": "EUR"}, "cost"),
+])
+async def test_absurd_values_are_unavailable_and_logged_by_field(
+    path: str, body: dict[str, object], where: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Issue 12 item 7: a poll of such an answer writes nothing (it was 1e308 -> a 503).
+    client = make(lambda r: httpx.Response(200, content=json.dumps(body)), [])
+    with caplog.at_level("WARNING"), pytest.raises(ProviderUnavailable):
+        if path == "/status":
+            await client.get_status("d", "s1")
+        else:
+            await client.get_receipt("d", "s1")
+    assert f": {where} (" in caplog.text and "1e+308" not in caplog.text
