@@ -7,6 +7,9 @@ every lookup, and by the validation rules, which ``QueryDepthLimiter`` and
 (and graphql-core's per-class visitor caches never warm up). Here both steps are keyed by
 the query text (whose hash Python caches) and the rules are built once per schema
 (:func:`stable_rules`), so a known document costs two dictionary lookups.
+
+Validation takes graphql-core's ``hide_suggestions`` (no "Did you mean ...?" when
+introspection is off).
 """
 
 from __future__ import annotations
@@ -15,15 +18,28 @@ from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, parse
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
-from strawberry.schema.schema import validate_document
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 #: Distinct documents remembered; clients send a few dozen, so this bounds a flood of
 #: unique query texts without evicting the real ones.
 MAXSIZE = 512
 
 _Key = tuple[Any, ...]
+
+
+def validate_document(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool = False,
+) -> list[GraphQLError]:
+    """Strawberry's ``validate_document`` (the rules plus its own two), with
+    graphql-core's ``hide_suggestions``, which Strawberry does not pass on."""
+    rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, rules, hide_suggestions=hide_suggestions)
 
 
 class _Lru:
@@ -73,13 +89,14 @@ class KnownDocuments:
         schema: Any,
         document: DocumentNode,
         rules: tuple[type[ASTValidationRule], ...],
+        hide_suggestions: bool = False,
     ) -> list[GraphQLError]:
         """Validation errors of the document parsed from ``query`` under ``rules``."""
-        key = (query, rules, *sorted(options.items()))
+        key = (query, rules, hide_suggestions, *sorted(options.items()))
         errors: list[GraphQLError] | None = self._errors.get(key)
         if errors is None:
             self.misses += 1
-            errors = validate_document(schema, document, rules)
+            errors = validate_document(schema, document, rules, hide_suggestions)
             self._errors.put(key, errors)
         else:
             self.hits += 1
@@ -88,10 +105,11 @@ class KnownDocuments:
 
 class DocumentCache(SchemaExtension):
     """Parse and validate through :class:`KnownDocuments` (replaces Strawberry's
-    ``ParserCache`` and ``ValidationCache``)."""
+    ``ParserCache`` and ``ValidationCache``), without suggestions if asked."""
 
-    def __init__(self, documents: KnownDocuments) -> None:
+    def __init__(self, documents: KnownDocuments, hide_suggestions: bool = False) -> None:
         self.documents = documents
+        self.hide_suggestions = hide_suggestions
         self._parsed_here = False
 
     def on_parse(self) -> Iterator[None]:
@@ -108,14 +126,21 @@ class DocumentCache(SchemaExtension):
 
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
-        # Only a document this extension parsed from ``ctx.query`` may use the text as key.
-        if self._parsed_here and ctx.query and ctx.graphql_document is not None:
+        document, rules = ctx.graphql_document, tuple(ctx.validation_rules)
+        if document is not None and self._parsed_here and ctx.query:
+            # Only a document this extension parsed from ``ctx.query`` may use the text
+            # as key.
             ctx.pre_execution_errors = self.documents.validate(
                 ctx.query,
                 ctx.parse_options,
                 ctx.schema._schema,
-                ctx.graphql_document,
-                tuple(ctx.validation_rules),
+                document,
+                rules,
+                self.hide_suggestions,
+            )
+        elif document is not None:  # Strawberry's own validation would suggest
+            ctx.pre_execution_errors = validate_document(
+                ctx.schema._schema, document, rules, self.hide_suggestions
             )
         yield
 
