@@ -9,17 +9,35 @@ the query text (whose hash Python caches) and the rules are built once per schem
 (:func:`stable_rules`), so a known document costs two dictionary lookups.
 
 Validation takes graphql-core's ``hide_suggestions`` (no "Did you mean ...?" when
-introspection is off).
+introspection is off). :func:`select_operation` chooses the operation a request runs as
+the spec's *GetOperation* does: Strawberry runs the first operation of a document with
+several when no name is given, and its error for an unknown name is not a GraphQL one.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
-from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
+import strawberry
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.schema import BaseSchema
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -28,6 +46,9 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 MAXSIZE = 512
 
 _Key = tuple[Any, ...]
+
+#: The code of a request whose operation cannot be chosen (Apollo Server's name for it).
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"
 
 
 def validate_document(
@@ -40,6 +61,28 @@ def validate_document(
     graphql-core's ``hide_suggestions``, which Strawberry does not pass on."""
     rules = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
     return validate(schema, document, rules, hide_suggestions=hide_suggestions)
+
+
+def select_operation(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | GraphQLError:
+    """The operation a request runs (the spec's *GetOperation*), or the error that says
+    why none can be chosen, worded as graphql-core's executor words it."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is None:
+        if len(operations) == 1:
+            return operations[0]
+        message = (
+            "Must provide operation name if query contains multiple operations."
+            if operations
+            else "Must provide an operation."
+        )
+    else:
+        for operation in operations:
+            if operation.name is not None and operation.name.value == operation_name:
+                return operation
+        message = f"Unknown operation named '{operation_name}'."
+    return GraphQLError(message, extensions={"code": OPERATION_RESOLUTION_FAILURE})
 
 
 class _Lru:
@@ -143,6 +186,37 @@ class DocumentCache(SchemaExtension):
                 ctx.schema._schema, document, rules, self.hide_suggestions
             )
         yield
+
+
+@dataclass(frozen=True)
+class SchemaDocuments:
+    """A schema's :class:`KnownDocuments` with the parse options its extensions set,
+    for a transport that must see a request's document before the schema runs it."""
+
+    documents: KnownDocuments
+    options: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, schema: BaseSchema) -> SchemaDocuments:
+        documents, options = KnownDocuments(), {}
+        extensions = schema.get_extensions() if isinstance(schema, strawberry.Schema) else []
+        for ext in extensions:
+            if isinstance(ext, DocumentCache):
+                documents = ext.documents
+            elif isinstance(ext, MaxTokensLimiter):
+                options = {"max_tokens": ext.max_token_count}
+        return cls(documents, options)
+
+    def operation(
+        self, query: str, operation_name: str | None
+    ) -> OperationDefinitionNode | GraphQLError | None:
+        """The operation ``query`` runs, the error that says why none, or None when the
+        query does not parse (the schema reports that its own way)."""
+        try:
+            document = self.documents.parse(query, self.options)
+        except GraphQLError:
+            return None
+        return select_operation(document, operation_name)
 
 
 def stable_rules(
