@@ -32,7 +32,7 @@ from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.add_validation_rules import AddValidationRules
 
 from bff.graphql.compiled import FALLBACK
-from bff.graphql.documents import KnownDocuments
+from bff.graphql.documents import DocumentCache, KnownDocuments
 from bff.graphql.errors import to_graphql_error
 from bff.graphql.executor import LiveExecutor
 from bff.graphql.live import LiveRun, Marked
@@ -55,18 +55,22 @@ class FeedSchema:
     documents: KnownDocuments
     rules: tuple[type[ASTValidationRule], ...]
     max_tokens: int
+    hide_suggestions: bool = False
 
     @classmethod
     def of(cls, schema: strawberry.Schema, documents: KnownDocuments) -> FeedSchema:
-        """The validation rules and token limit as the schema's extensions set them."""
+        """The validation rules, token limit and suggestions as the schema's extensions
+        set them."""
         rules: list[type[ASTValidationRule]] = list(specified_rules)
-        max_tokens = 0
+        max_tokens, hide_suggestions = 0, False
         for ext in schema.get_extensions():
             if isinstance(ext, AddValidationRules):
                 rules.extend(ext.validation_rules)
             elif isinstance(ext, MaxTokensLimiter):
                 max_tokens = ext.max_token_count
-        return cls(schema, documents, tuple(rules), max_tokens)
+            elif isinstance(ext, DocumentCache):
+                hide_suggestions = ext.hide_suggestions
+        return cls(schema, documents, tuple(rules), max_tokens, hide_suggestions)
 
     def errors(self, errors: Sequence[GraphQLError]) -> str:
         """A failure payload."""
@@ -93,9 +97,12 @@ class FeedSchema:
             document = self.documents.parse(query, options)
         except GraphQLError:
             return
-        if self.documents.validate(query, options, self.schema._schema, document, self.rules):
+        if self.documents.validate(
+            query, options, self.schema._schema, document, self.rules, self.hide_suggestions
+        ):
             return
-        executor = LiveExecutor.build(
+        # The schema's executor class: the one that hides suggestions where it should.
+        executor = self.schema.execution_context_class.build(
             self.schema._schema, document, root_value, context, variables, operation_name
         )
         if isinstance(executor, list):

@@ -161,7 +161,9 @@ async def test_a_persisted_mutation_is_refused_over_get(
     assert r.status_code == 200, r.text
     assert await store.exists(f"pq:{digest}")
     refused = await get(client, {"extensions": ext(digest), "variables": variables})
-    assert refused.status_code == 400 and "mutation" in refused.text.lower()
+    # 405, as GraphQL-over-HTTP requires for a mutation over GET, with a GraphQL error.
+    assert refused.status_code == 405 and refused.headers["allow"] == "POST", refused.text
+    assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     await store.delete(f"pq:{digest}")
 
 

@@ -11,9 +11,8 @@ import pytest
 import strawberry
 from graphql import parse
 from strawberry.extensions import AddValidationRules
-from strawberry.schema.schema import validate_document
 
-from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules
+from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules, validate_document
 from bff.graphql.eager import run_eagerly
 from bff.graphql.executor import LiveExecutor
 from bff.graphql.schema import build_schema
