@@ -156,7 +156,7 @@ class Engine:
         operation = _operation(document, request.operation_name)
         kind = operation.operation
         if kind not in allowed:
-            return self._refused(*_not_allowed(kind, allowed))
+            return self._refused(*_not_allowed(kind))
         # One copy of the text for everything that keeps it (feed keys, plans).
         return Prepared(sys.intern(query), document, operation, request.variables, register)
 
@@ -164,8 +164,7 @@ class Engine:
         shaped = [shape(e) for e in errors]
         self.counting.refused(shaped)
         log.info("operation refused", extra={"codes": _codes(shaped)})
-        return Answer({"data": None, "errors": formatted(shaped)} if status == 200
-                      else {"errors": formatted(shaped)}, status)  # fmt: skip
+        return Answer({"data": None, "errors": formatted(shaped)}, status)
 
     # -- queries and mutations ---------------------------------------------------------
 
@@ -198,8 +197,8 @@ class Engine:
 
     def _executor(self, prepared: Prepared, context: Any, root: Any = None) -> Any:
         """graphql-core's executor for the operation, or its request errors (variables
-        that do not coerce)."""
-        return Executor.build(
+        that do not coerce: the client's input, ``BAD_USER_INPUT``)."""
+        built = Executor.build(
             self.graphql,
             prepared.document,
             root_value=root,
@@ -208,6 +207,9 @@ class Engine:
             operation_name=prepared.name,
             hide_suggestions=self.hide_suggestions,
         )
+        if isinstance(built, list):
+            return [_user_input(e) for e in built]
+        return built
 
     # -- subscriptions -----------------------------------------------------------------
 
@@ -296,26 +298,40 @@ class Engine:
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode:
-    """The operation to run, as the spec's GetOperation says (errors as graphql-core's)."""
+    """The operation to run, as the spec's GetOperation says (errors as graphql-core's,
+    with Apollo's code for them)."""
     operation = get_operation_ast(document, name)
     if operation is not None:
         return operation
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is not None:
-        raise GraphQLError(f"Unknown operation named '{name}'.")
-    if len(operations) > 1:
-        raise GraphQLError("Must provide operation name if query contains multiple operations.")
-    raise GraphQLError("Must provide an operation.")
+        message = f"Unknown operation named '{name}'."
+    elif len(operations) > 1:
+        message = "Must provide operation name if query contains multiple operations."
+    else:
+        message = "Must provide an operation."
+    raise GraphQLError(message, extensions={"code": "OPERATION_RESOLUTION_FAILURE"})
 
 
-def _not_allowed(
-    kind: OperationType, allowed: Collection[OperationType]
-) -> tuple[list[GraphQLError], int]:
+def _not_allowed(kind: OperationType) -> tuple[list[GraphQLError], int]:
+    """GraphQL over HTTP: a subscription needs the websocket (a well-formed request:
+    200); a mutation over GET is 405."""
     if kind is OperationType.SUBSCRIPTION:
-        message = "subscriptions are served over the websocket (graphql-transport-ws)"
-        return [GraphQLError(message, extensions={"code": "OPERATION_NOT_SUPPORTED"})], 400
-    message = f"{kind.value}s are not allowed over GET: use POST"
-    return [GraphQLError(message, extensions={"code": "METHOD_NOT_ALLOWED"})], 405
+        message = (
+            "Subscriptions are served over the websocket (graphql-transport-ws), not over HTTP."
+        )
+        return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 200
+    message = "Mutations are sent with POST, not GET."
+    return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 405
+
+
+def _user_input(error: GraphQLError) -> GraphQLError:
+    if error.extensions and "code" in error.extensions:
+        return error
+    return GraphQLError(
+        error.message, error.nodes, error.source, error.positions, error.path,
+        error.original_error, {**(error.extensions or {}), "code": "BAD_USER_INPUT"},
+    )  # fmt: skip
 
 
 def _asks_persisted(extensions: dict[str, Any] | None) -> bool:
