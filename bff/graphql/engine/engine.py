@@ -150,10 +150,10 @@ class Engine:
                 f"the query is longer than {self.limits.max_query_bytes} bytes", 413
             )
         document = self.documents.parse(query)
+        operation = _operation(document, request.operation_name)
         errors = self.documents.validate(query, document)
         if errors:
             return self._refused(errors, 200)
-        operation = _operation(document, request.operation_name)
         kind = operation.operation
         if kind not in allowed:
             return self._refused(*_not_allowed(kind))
