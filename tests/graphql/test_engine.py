@@ -90,9 +90,9 @@ async def test_a_subscription_event_outside_the_plan_runs_on_graphql_core() -> N
     query = "subscription { items(count: 3) { name ... on Item { size } } }"
     prepared = await e.prepare(GraphQLRequest(query))
     assert isinstance(prepared, Prepared)
-    assert e._plan(prepared) is not None
+    assert e.execution.plan(prepared) is not None
     conditional = "subscription($n: Int!) { items(count: $n) { name @include(if: true) } }"
     prepared = await e.prepare(GraphQLRequest(conditional, {"n": 2}))
-    assert isinstance(prepared, Prepared) and e._plan(prepared) is None
-    results = [json.loads(text) async for _, text in e._results(prepared, None)]
+    assert isinstance(prepared, Prepared) and e.execution.plan(prepared) is None
+    results = [json.loads(text) async for _, text in e.execution.results(prepared, None)]
     assert results == [{"data": {"items": {"name": "i0"}}}, {"data": {"items": {"name": "i1"}}}]

@@ -15,7 +15,7 @@ from bff.domain.model import ChargingSession, Cost, Energy, Provider, SessionSta
 from bff.domain.money import Money
 from bff.graphql.engine.plans import FALLBACK, compile_subscription
 from bff.graphql.schema import build_schema
-from bff.graphql.types.session import ChargingSession as SessionType
+from bff.graphql.schema.types.session import ChargingSession as SessionType
 from bff.seams.strawberry import graphql_schema
 from bff.service.sessions import OwnedSession
 from tests.support import contract_operations

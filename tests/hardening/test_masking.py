@@ -66,7 +66,7 @@ def test_unexpected_errors_are_masked(
     headers = {"authorization": f"Bearer {server.token(driver)}"}
     session_id = ids.encode(ids.SESSION, Provider.PLUGSURFING, "x")
     services = app_client.app.state.services  # type: ignore[attr-defined]
-    monkeypatch.setattr("bff.graphql.queries.nearby_chargers", fail)
+    monkeypatch.setattr("bff.graphql.schema.queries.nearby_chargers", fail)
     monkeypatch.setattr("bff.service.actions.require_session", fail)
     monkeypatch.setattr(services.hub, "watch_driver", failing_watch)
     checked = 0

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import strawberry
 
-from bff.graphql.types.common import Energy
-from bff.graphql.types.session import ChargingSession
+from bff.graphql.schema.types.common import Energy
+from bff.graphql.schema.types.session import ChargingSession
 from bff.seams.strawberry import plain_field
 
 

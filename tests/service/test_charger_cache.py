@@ -11,7 +11,7 @@ import pytest
 
 from bff.domain.model import Charger, ChargerStatus, GeoPoint, Provider
 from bff.errors import ProviderUnavailable
-from bff.graphql.loaders import ChargerByIdLoader
+from bff.graphql.schema.loaders import ChargerByIdLoader
 from bff.providers.base import ProviderAdapter
 from bff.service.charger_cache import ChargerCache
 from bff.service.partial import ProviderFailures

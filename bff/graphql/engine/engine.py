@@ -19,15 +19,13 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import aclosing
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import strawberry
 from graphql import (
     ExecutionResult,
-    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -35,19 +33,16 @@ from graphql import (
     get_operation_ast,
 )
 from graphql.execution import (
-    Executor,
-    create_source_event_stream,
     execute_root_selection_set,
 )
 
-from bff.errors import BadRequest, BFFError, PersistedQueryRefused
+from bff.errors import BadRequest, PersistedQueryRefused
 from bff.graphql.engine.counting import Counting
 from bff.graphql.engine.documents import KnownDocuments, validation_rules
 from bff.graphql.engine.errors import formatted, provider_errors, request_error, shape
-from bff.graphql.engine.feeds import FeedKey, Feeds, Results, Sink
-from bff.graphql.engine.marks import Marked, live_mark
+from bff.graphql.engine.execution import Execution
+from bff.graphql.engine.feeds import FeedKey, Feeds, Sink
 from bff.graphql.engine.persisted import PersistedQueries
-from bff.graphql.engine.plans import FALLBACK, Plan, compile_subscription
 from bff.graphql.engine.request import GraphQLRequest, Prepared
 from bff.observability.metrics import Metrics
 from bff.seams.strawberry import graphql_schema
@@ -62,10 +57,6 @@ ANY = frozenset(OperationType)
 
 #: Compiled plans kept, by document (documents are few; this bounds a flood of new ones).
 PLANS_MAX = 256
-
-
-def dumps(payload: object) -> str:
-    return json.dumps(payload, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +102,9 @@ class Engine:
             hide_suggestions=self.hide_suggestions,
         )
         self.counting = Counting(metrics)
+        self.execution = Execution(schema, self.hide_suggestions, self.counting)
         self.persisted = persisted
         self.feeds = Feeds()
-        self._plans: dict[int, tuple[OperationDefinitionNode, Plan | None]] = {}
 
     # -- before running ----------------------------------------------------------------
 
@@ -174,7 +165,7 @@ class Engine:
         """Run a query or mutation; ``failures`` (a mapping of provider -> error, read
         after the run) adds ``PROVIDER_UNAVAILABLE`` errors next to partial data."""
         started = time.perf_counter()
-        executor = self._executor(prepared, context)
+        executor = self.execution.executor(prepared, context)
         if isinstance(executor, list):
             result = ExecutionResult(None, executor)
         else:
@@ -195,22 +186,6 @@ class Engine:
             await self.persisted.register(prepared.register, prepared.query)
         return Answer(payload)
 
-    def _executor(self, prepared: Prepared, context: Any, root: Any = None) -> Any:
-        """graphql-core's executor for the operation, or its request errors (variables
-        that do not coerce: the client's input, ``BAD_USER_INPUT``)."""
-        built = Executor.build(
-            self.graphql,
-            prepared.document,
-            root_value=root,
-            context_value=context,
-            raw_variable_values=prepared.variables,
-            operation_name=prepared.name,
-            hide_suggestions=self.hide_suggestions,
-        )
-        if isinstance(built, list):
-            return [_user_input(e) for e in built]
-        return built
-
     # -- subscriptions -----------------------------------------------------------------
 
     def subscribe(self, prepared: Prepared, who: str, context: Any) -> Sink:
@@ -220,81 +195,11 @@ class Engine:
         variables = json.dumps(prepared.variables or {}, sort_keys=True, separators=(",", ":"))
         key: FeedKey = (prepared.query, prepared.name, variables, who)
         self.counting.subscribed(prepared.name)
-        return self.feeds.join(key, lambda: self._results(prepared, context))
+        return self.feeds.join(key, lambda: self.execution.results(prepared, context))
 
     def leave(self, sink: Sink, prepared: Prepared) -> None:
         self.feeds.leave(sink)
         self.counting.unsubscribed(prepared.name)
-
-    async def _results(self, prepared: Prepared, context: Any) -> Results:
-        """A feed's results: the subscription's source stream, each event executed once."""
-        executor = self._executor(prepared, context)
-        if isinstance(executor, list):
-            yield None, self._failure(executor)
-            return
-        opened: Any = create_source_event_stream(executor)
-        if executor.is_awaitable(opened):
-            opened = await opened
-        if isinstance(opened, ExecutionResult):
-            yield None, self._failure(opened.errors or [])
-            return
-        source = cast(AsyncIterator[Any], opened)
-        plan = self._plan(prepared)
-        order = 0
-        try:
-            async with aclosing(source):  # type: ignore[type-var]
-                async for event in source:
-                    order += 1
-                    marked = live_mark(event) or Marked("", (order,), time.time())
-                    data = plan(event) if plan is not None else FALLBACK
-                    if data is not FALLBACK:
-                        yield marked, dumps({"data": data})
-                        continue
-                    yield marked, await self._event(prepared, context, event)
-        except GraphQLError as exc:
-            yield None, self._failure([exc])
-        except BFFError as exc:
-            yield None, self._failure([GraphQLError(exc.message, original_error=exc)])
-        except Exception as exc:  # shaped and masked, as any resolver error
-            yield None, self._failure([GraphQLError(str(exc), original_error=exc)])
-
-    async def _event(self, prepared: Prepared, context: Any, event: Any) -> str:
-        """One event the plan does not cover, through graphql-core (its own executor:
-        nothing it memoizes outlives the event)."""
-        executor = self._executor(prepared, context, root=event)
-        outcome: Any = executor.execute_operation(False) if not isinstance(executor, list) else (
-            ExecutionResult(None, executor)
-        )
-        if not isinstance(executor, list) and executor.is_awaitable(outcome):
-            outcome = await outcome
-        result = cast(ExecutionResult, outcome)
-        payload: dict[str, Any] = {"data": result.data}
-        if result.errors:
-            shaped = [shape(e) for e in result.errors]
-            self.counting.errors(shaped)
-            payload["errors"] = formatted(shaped)
-        return dumps(payload)
-
-    def _failure(self, errors: Sequence[GraphQLError]) -> str:
-        shaped = [shape(e) for e in errors]
-        self.counting.errors(shaped)
-        return dumps({"data": None, "errors": formatted(shaped)})
-
-    def _plan(self, prepared: Prepared) -> Plan | None:
-        op = prepared.operation
-        entry = self._plans.get(id(op))
-        if entry is not None and entry[0] is op:
-            return entry[1]
-        fragments = {
-            d.name.value: d
-            for d in prepared.document.definitions
-            if isinstance(d, FragmentDefinitionNode)
-        }
-        plan = compile_subscription(self.schema, op, fragments)
-        if len(self._plans) >= PLANS_MAX:
-            self._plans.clear()
-        self._plans[id(op)] = (op, plan)
-        return plan
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode:
@@ -323,15 +228,6 @@ def _not_allowed(kind: OperationType) -> tuple[list[GraphQLError], int]:
         return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 200
     message = "Mutations are sent with POST, not GET."
     return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 405
-
-
-def _user_input(error: GraphQLError) -> GraphQLError:
-    if error.extensions and "code" in error.extensions:
-        return error
-    return GraphQLError(
-        error.message, error.nodes, error.source, error.positions, error.path,
-        error.original_error, {**(error.extensions or {}), "code": "BAD_USER_INPUT"},
-    )  # fmt: skip
 
 
 def _asks_persisted(extensions: dict[str, Any] | None) -> bool:

@@ -7,13 +7,13 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from bff.graphql.context import Context
 from bff.graphql.engine.engine import Engine, Limits
 from bff.graphql.engine.persisted import open_persisted_queries
 from bff.graphql.schema import build_schema
+from bff.graphql.schema.context import Context
 from bff.graphql.transport.http import GraphQLHTTP
+from bff.graphql.transport.protocol import SocketSettings
 from bff.graphql.transport.ws import GraphQLSocket
-from bff.graphql.transport.ws import Settings as SocketSettings
 from bff.observability.metrics import Metrics
 from bff.server.sockets import OpenSockets
 from bff.services import Services
@@ -48,7 +48,7 @@ class GraphQLEndpoint:
             graphiql=GraphiQLPage() if settings.graphiql else None,
         )
         self._socket_settings = SocketSettings(
-            allowed_origins=settings.allowed_origins,
+            allowed_origins=tuple(settings.allowed_origins),
             max_operations=settings.max_operations_per_socket,
             max_message_bytes=settings.max_query_bytes + 64 * 1024,
         )

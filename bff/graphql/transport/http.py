@@ -18,10 +18,10 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from bff.errors import BadRequest
-from bff.graphql.context import Context
 from bff.graphql.engine.engine import HTTP, QUERY_ONLY, Answer, Engine
 from bff.graphql.engine.errors import extensions_for
 from bff.graphql.engine.request import GraphQLRequest
+from bff.graphql.schema.context import Context
 from bff.web import GraphiQLPage
 
 

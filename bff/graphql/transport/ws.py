@@ -28,42 +28,21 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bff.errors import BadRequest, Unauthenticated
-from bff.graphql.context import Context
-from bff.graphql.engine.engine import Answer, Engine, dumps
+from bff.graphql.engine.engine import Answer, Engine
+from bff.graphql.engine.execution import dumps
 from bff.graphql.engine.feeds import Sink
 from bff.graphql.engine.request import GraphQLRequest, Prepared
+from bff.graphql.schema.context import Context
+from bff.graphql.transport import protocol as p
+from bff.graphql.transport.protocol import SocketSettings
 from bff.server.origins import origin_allowed
 from bff.server.requestid import RAW_SEND
 from bff.server.sockets import OpenSockets
 
 log = logging.getLogger(__name__)
 
-PROTOCOL = "graphql-transport-ws"
-PING = '{"type":"ping","payload":{}}'
-PONG = '{"type":"pong"}'
-
-
 def _code(error: dict[str, Any]) -> object:
     return (error.get("extensions") or {}).get("code")
-
-
-class Settings:
-    """What the handler needs to know (a slice of the app's settings)."""
-
-    __slots__ = ("allowed_origins", "init_timeout", "max_message_bytes", "max_operations")
-
-    def __init__(
-        self,
-        *,
-        allowed_origins: list[str],
-        max_operations: int,
-        max_message_bytes: int,
-        init_timeout: float = 10.0,
-    ) -> None:
-        self.allowed_origins = allowed_origins
-        self.max_operations = max_operations
-        self.max_message_bytes = max_message_bytes
-        self.init_timeout = init_timeout
 
 
 class _Operation:
@@ -87,7 +66,7 @@ class GraphQLSocket:
         engine: Engine,
         context: Context,
         sockets: OpenSockets,
-        settings: Settings,
+        settings: SocketSettings,
     ) -> None:
         self.ws = ws
         self.engine = engine
@@ -110,11 +89,11 @@ class GraphQLSocket:
             log.warning("websocket from a foreign origin refused")
             await ws.close()  # before accept: the server answers 403
             return
-        if PROTOCOL not in ws.scope.get("subprotocols", ()):
+        if p.PROTOCOL not in ws.scope.get("subprotocols", ()):
             await ws.accept()
-            await self.close(4406, "Subprotocol not acceptable")
+            await self.close(p.SUBPROTOCOL_NOT_ACCEPTABLE, "Subprotocol not acceptable")
             return
-        await ws.accept(subprotocol=PROTOCOL)
+        await ws.accept(subprotocol=p.PROTOCOL)
         loop = asyncio.get_running_loop()
         self._init_timer = loop.call_later(self.settings.init_timeout, self._init_timed_out)
         try:
@@ -124,7 +103,7 @@ class GraphQLSocket:
                     break
                 text = message.get("text")
                 if text is None:
-                    await self.close(4400, "WebSocket message type must be text")
+                    await self.close(p.BAD_REQUEST, "WebSocket message type must be text")
                     break
                 await self._handle(text)
                 del message, text  # an idle socket keeps nothing of its last message
@@ -148,14 +127,15 @@ class GraphQLSocket:
             self._init_timer = asyncio.get_running_loop().call_soon(self._close_for_timeout)
 
     def _close_for_timeout(self) -> None:
-        self._closer = asyncio.ensure_future(self.close(4408, "Connection initialisation timeout"))
+        closing = self.close(p.INIT_TIMEOUT, "Connection initialisation timeout")
+        self._closer = asyncio.ensure_future(closing)
 
     @property
     def open(self) -> bool:
         return not self._closed
 
     async def ping(self) -> None:
-        await self.send(PING)
+        await self.send(p.PING)
 
     async def close(self, code: int, reason: str) -> None:
         if self._closed:
@@ -182,18 +162,18 @@ class GraphQLSocket:
 
     async def _handle(self, text: str) -> None:
         if len(text) > self.settings.max_message_bytes:
-            await self.close(4400, "message too large")
+            await self.close(p.BAD_REQUEST, "message too large")
             return
         try:
             message = json.loads(text)
         except (ValueError, RecursionError):
-            await self.close(4400, "WebSocket message must be valid JSON")
+            await self.close(p.BAD_REQUEST, "WebSocket message must be valid JSON")
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "connection_init":
             await self._connection_init(message.get("payload"))
         elif kind == "ping":
-            await self.send(PONG)
+            await self.send(p.PONG)
         elif kind == "pong":
             return
         elif kind == "subscribe":
@@ -203,16 +183,16 @@ class GraphQLSocket:
             if isinstance(op_id, str):
                 self._end(op_id)
         else:
-            await self.close(4400, f"Unknown message type: {kind}")
+            await self.close(p.BAD_REQUEST, f"Unknown message type: {kind}")
 
     async def _connection_init(self, payload: object) -> None:
         if payload is None:
             payload = {}
         if not isinstance(payload, dict):
-            await self.close(4400, "Invalid connection init payload")
+            await self.close(p.BAD_REQUEST, "Invalid connection init payload")
             return
         if self._initialised:
-            await self.close(4429, "Too many initialisation requests")
+            await self.close(p.TOO_MANY_INITS, "Too many initialisation requests")
             return
         self._initialised = True
         if self._init_timer is not None:
@@ -225,26 +205,26 @@ class GraphQLSocket:
             self.context.driver_id()
         except Unauthenticated as exc:
             log.info("websocket rejected", extra={"reason": exc.message})
-            await self.close(4403, "Forbidden")
+            await self.close(p.FORBIDDEN, "Forbidden")
             return
-        await self.send('{"type":"connection_ack"}')
+        await self.send(p.ACK)
         self._acked = True
         self.sockets.add(self, self.context.token_expires_at)
 
     async def _subscribe(self, op_id: object, payload: object) -> None:
         if not isinstance(op_id, str) or not op_id:
-            await self.close(4400, "subscribe needs an id")
+            await self.close(p.BAD_REQUEST, "subscribe needs an id")
             return
         if not self._acked:
-            await self.close(4401, "Unauthorized")
+            await self.close(p.UNAUTHORIZED, "Unauthorized")
             return
         if op_id in self.operations:
-            await self.close(4409, f"Subscriber for {op_id} already exists")
+            await self.close(p.DUPLICATE_ID, f"Subscriber for {op_id} already exists")
             return
         try:
             request = GraphQLRequest.of(payload)
         except BadRequest as exc:
-            await self.close(4400, exc.message)
+            await self.close(p.BAD_REQUEST, exc.message)
             return
         if len(self.operations) >= self.settings.max_operations:
             await self._error(op_id, [{"message": "Subscription limit reached",
@@ -258,7 +238,7 @@ class GraphQLSocket:
             del self.operations[op_id]
             parse = [e for e in prepared.errors if _code(e) == "GRAPHQL_PARSE_FAILED"]
             if parse:
-                await self.close(4400, str(parse[0].get("message", "Syntax Error"))[:120])
+                await self.close(p.BAD_REQUEST, str(parse[0].get("message", "Syntax Error"))[:120])
             else:
                 await self._error(op_id, prepared.errors)
             return

@@ -14,9 +14,9 @@ import strawberry
 
 from bff import ids
 from bff.errors import NotFound
-from bff.graphql.context import Info
 from bff.graphql.engine.marks import Marked
-from bff.graphql.types.session import ChargingSession
+from bff.graphql.schema.context import Info
+from bff.graphql.schema.types.session import ChargingSession
 from bff.service.live import LiveState, follow_driver, follow_session
 from bff.service.sessions import load_session
 

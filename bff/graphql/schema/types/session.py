@@ -10,10 +10,10 @@ import strawberry
 from bff import ids
 from bff.domain import model, rules
 from bff.graphql.engine.marks import Marked
-from bff.graphql.loaders import Loaders
-from bff.graphql.selection import plain_subfields
-from bff.graphql.types.charger import SUMMARY_FIELDS, Charger, Connector
-from bff.graphql.types.common import (
+from bff.graphql.schema.loaders import Loaders
+from bff.graphql.schema.selection import plain_subfields
+from bff.graphql.schema.types.charger import SUMMARY_FIELDS, Charger, Connector
+from bff.graphql.schema.types.common import (
     Cost,
     Energy,
     Node,
@@ -21,7 +21,7 @@ from bff.graphql.types.common import (
     Provider,
     SessionStatus,
 )
-from bff.graphql.types.session_parts import (
+from bff.graphql.schema.types.session_parts import (
     ChargingProfile,
     Payment,
     Receipt,

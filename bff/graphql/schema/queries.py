@@ -9,11 +9,11 @@ import strawberry
 from bff import ids
 from bff.domain.model import GeoPoint
 from bff.errors import InvalidInput
-from bff.graphql.context import Info
-from bff.graphql.selection import field_node, plain_names
-from bff.graphql.types.charger import Charger, ChargerConnection, ChargerEdge
-from bff.graphql.types.common import GeoPointInput, Node, PageInfo, SessionFilter
-from bff.graphql.types.session import ChargingSession, SessionConnection, SessionEdge
+from bff.graphql.schema.context import Info
+from bff.graphql.schema.selection import field_node, plain_names
+from bff.graphql.schema.types.charger import Charger, ChargerConnection, ChargerEdge
+from bff.graphql.schema.types.common import GeoPointInput, Node, PageInfo, SessionFilter
+from bff.graphql.schema.types.session import ChargingSession, SessionConnection, SessionEdge
 from bff.seams.strawberry import field_nodes
 from bff.service.chargers import nearby_chargers
 from bff.service.history import OnFound, session_history
@@ -119,7 +119,7 @@ class Query:
         if gid.type == ids.CONNECTOR:
             c = await ctx.loaders.charger_by_id.load((gid.provider, gid.parts[0]))
             conn = c.connector(gid.parts[1]) if c else None
-            from bff.graphql.types.charger import Connector
+            from bff.graphql.schema.types.charger import Connector
 
             return Connector.of(c, conn) if c and conn else None
         return None

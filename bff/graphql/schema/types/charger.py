@@ -8,7 +8,7 @@ import strawberry
 
 from bff import ids
 from bff.domain import model
-from bff.graphql.types.common import ChargerStatus, GeoPoint, Money, Node, PageInfo, Provider
+from bff.graphql.schema.types.common import ChargerStatus, GeoPoint, Money, Node, PageInfo, Provider
 
 
 @strawberry.type

@@ -9,8 +9,8 @@ from typing import TypeVar, cast
 import strawberry
 
 from bff.domain import model
-from bff.graphql.loaders import Loaders
-from bff.graphql.types.common import (
+from bff.graphql.schema.loaders import Loaders
+from bff.graphql.schema.types.common import (
     Cost,
     Money,
     PaymentStatus,

@@ -11,8 +11,8 @@ import strawberry
 from bff.domain import model
 from bff.domain.model import PaymentStatus
 from bff.errors import BFFError
-from bff.graphql.context import Info
-from bff.graphql.mutations.errors import (
+from bff.graphql.schema.context import Info
+from bff.graphql.schema.mutations.errors import (
     ChargerNotRemoteCapable,
     ConnectorCoolingDown,
     ConnectorUnavailable,
@@ -27,8 +27,8 @@ from bff.graphql.mutations.errors import (
     Typed,
     typed_error,
 )
-from bff.graphql.types.common import Money
-from bff.graphql.types.session import ChargingSession
+from bff.graphql.schema.types.common import Money
+from bff.graphql.schema.types.session import ChargingSession
 from bff.service import actions, outcomes
 from bff.service.sessions import OwnedSession
 from bff.service.start import start_session

@@ -8,7 +8,7 @@ from typing import TypeAlias
 import strawberry
 
 from bff.errors import Unauthenticated
-from bff.graphql.loaders import Loaders
+from bff.graphql.schema.loaders import Loaders
 from bff.service.partial import ProviderFailures
 from bff.services import Services
 

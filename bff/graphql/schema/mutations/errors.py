@@ -5,8 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from bff import errors as e
-from bff.graphql.types.common import Provider
-from bff.graphql.types.session import ChargingSession
+from bff.graphql.schema.types.common import Provider
+from bff.graphql.schema.types.session import ChargingSession
 from bff.service import outcomes as o
 
 

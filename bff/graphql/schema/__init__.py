@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from bff.graphql.mutations.sessions import Mutation
-from bff.graphql.queries import Query
-from bff.graphql.subscriptions import Subscription
-from bff.graphql.types.charger import Charger, Connector
-from bff.graphql.types.session import ChargingSession
+from bff.graphql.schema.mutations.sessions import Mutation
+from bff.graphql.schema.queries import Query
+from bff.graphql.schema.subscriptions import Subscription
+from bff.graphql.schema.types.charger import Charger, Connector
+from bff.graphql.schema.types.session import ChargingSession
 from bff.settings import Settings
 
 
