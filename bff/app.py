@@ -23,10 +23,10 @@ from bff.live.loss_metrics import LossMetrics
 from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
+from bff.resources import Resources, open_resources
 from bff.sandbox.server import Sandboxes, sandbox_config
 from bff.seams.starlette import with_websocket_shortcut
 from bff.server.requestid import RequestIdMiddleware
-from bff.services import Services, open_services
 from bff.settings import Settings
 from bff.web import web_routes
 
@@ -41,8 +41,8 @@ async def readyz(request: Request) -> Response:
     """503 while Redis does not answer. A Redis that answers but lost our data (or keeps
     none over a restart) is still ready, with ``degraded`` and ``warnings`` saying so:
     it serves, and taking every replica out of the load balancer would not help."""
-    services: Services = request.app.state.services
-    watch = services.hub.redis_loss
+    resources: Resources = request.app.state.resources
+    watch = resources.hub.redis_loss
     try:
         async with asyncio.timeout(2):
             await watch.verify()  # reads the epoch marker: Redis answers, and kept our data
@@ -52,7 +52,7 @@ async def readyz(request: Request) -> Response:
         {
             "status": "ready",
             "redis": "ok",
-            "providers": sorted(p.value for p in services.adapters),
+            "providers": sorted(p.value for p in resources.adapters),
             **watch.report(),
         }
     )
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *graphql.routes(),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
-        *webhook_routes(lambda request: request.app.state.services.hub),
+        *webhook_routes(lambda request: request.app.state.resources.hub),
         *web_routes(settings),
         *([metrics_route(metrics)] if settings.metrics_enabled else []),
     ]
@@ -77,17 +77,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings, metrics) as services:
-            app.state.services = services
-            metrics.count_redis_reconnects(lambda: getattr(services.hub.broker, "reconnects", 0))
-            metrics.registry.register(LossMetrics(services.hub.redis_loss))
-            await graphql.start(services)
+        async with open_resources(settings, metrics) as resources:
+            app.state.resources = resources
+            metrics.count_redis_reconnects(lambda: getattr(resources.hub.broker, "reconnects", 0))
+            metrics.registry.register(LossMetrics(resources.hub.redis_loss))
+            await graphql.start(resources)
             if sandboxes:
                 await sandboxes.start()
             try:
                 yield
             finally:
-                # Before the services close: a socket must not outlive Redis and the hub.
+                # Before the resources close: a socket must not outlive Redis and the hub.
                 await graphql.close()
                 if sandboxes:
                     await sandboxes.aclose()

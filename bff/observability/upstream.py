@@ -1,6 +1,6 @@
 """Provider calls: forward the request id and time every attempt.
 
-Installed as httpx event hooks on each provider's client when the services are built
+Installed as httpx event hooks on each provider's client when the resources are built
 (``observe_client``), so every request of that client is covered, OAuth token requests
 and retries included, and the adapters' own transports and proxy settings stay as they
 are. A response hook sees only attempts that got an answer; ``ProviderHttp`` reports the

@@ -17,7 +17,7 @@ from bff.graphql.engine.plans import FALLBACK, compile_subscription
 from bff.graphql.schema import build_schema
 from bff.graphql.schema.types.session import ChargingSession as SessionType
 from bff.seams.strawberry import graphql_schema
-from bff.service.sessions import OwnedSession
+from bff.usecases.sessions import OwnedSession
 from tests.support import contract_operations
 
 SCHEMA = build_schema()

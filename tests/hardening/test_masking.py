@@ -65,10 +65,10 @@ def test_unexpected_errors_are_masked(
     driver = f"mask-{uuid.uuid4().hex[:6]}"
     headers = {"authorization": f"Bearer {server.token(driver)}"}
     session_id = ids.encode(ids.SESSION, Provider.PLUGSURFING, "x")
-    services = app_client.app.state.services  # type: ignore[attr-defined]
+    resources = app_client.app.state.resources  # type: ignore[attr-defined]
     monkeypatch.setattr("bff.graphql.schema.queries.nearby_chargers", fail)
-    monkeypatch.setattr("bff.service.actions.require_session", fail)
-    monkeypatch.setattr(services.hub, "watch_driver", failing_watch)
+    monkeypatch.setattr("bff.usecases.actions.require_session", fail)
+    monkeypatch.setattr(resources.hub, "watch_driver", failing_watch)
     checked = 0
     with caplog.at_level(logging.ERROR):
         r = app_client.post("/graphql", headers=headers, json={

@@ -9,13 +9,13 @@ import strawberry
 
 from bff.errors import Unauthenticated
 from bff.graphql.schema.loaders import Loaders
-from bff.service.partial import ProviderFailures
-from bff.services import Services
+from bff.resources import Resources
+from bff.usecases.partial import ProviderFailures
 
 
 @dataclass(slots=True)
 class Context:
-    services: Services
+    resources: Resources
     #: ``Bearer <token>``: the HTTP Authorization header, or the websocket's
     #: ``connection_init`` payload; dropped once verified.
     credentials: str | None
@@ -27,12 +27,12 @@ class Context:
     @property
     def loaders(self) -> Loaders:
         if self._loaders is None:
-            self._loaders = Loaders(self.services, self.failures)
+            self._loaders = Loaders(self.resources, self.failures)
         return self._loaders
 
     def fresh_loaders(self) -> Loaders:
         """New loaders for one subscription event."""
-        return Loaders(self.services, ProviderFailures())
+        return Loaders(self.resources, ProviderFailures())
 
     def for_operation(self) -> Context:
         """The same driver, with its own provider failures and loaders."""
@@ -53,7 +53,7 @@ class Context:
         if self._driver is not None or self._auth_error is not None or self.credentials is None:
             return
         try:
-            self._driver = await self.services.auth.authenticate(self.credentials)
+            self._driver = await self.resources.auth.authenticate(self.credentials)
         except Unauthenticated as exc:
             self._auth_error = exc
         self.credentials = None  # the token is not needed again
@@ -65,7 +65,7 @@ class Context:
                 raise Unauthenticated(self._auth_error.message)
             if self.credentials is None:
                 raise Unauthenticated("sign in: no Authorization bearer token")
-            self._driver = self.services.auth.verify_header(self.credentials)
+            self._driver = self.resources.auth.verify_header(self.credentials)
             self.credentials = None
         return self._driver[0]
 

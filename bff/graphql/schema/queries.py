@@ -15,15 +15,15 @@ from bff.graphql.schema.types.charger import Charger, ChargerConnection, Charger
 from bff.graphql.schema.types.common import GeoPointInput, Node, PageInfo, SessionFilter
 from bff.graphql.schema.types.session import ChargingSession, SessionConnection, SessionEdge
 from bff.seams.strawberry import field_nodes
-from bff.service.chargers import nearby_chargers
-from bff.service.history import OnFound, session_history
-from bff.service.sessions import OwnedSession, load_session
+from bff.usecases.chargers import nearby_chargers
+from bff.usecases.history import OnFound, session_history
+from bff.usecases.sessions import OwnedSession, load_session
 
 DEFAULT_PAGE = 20
 
 
 def page_size(info: Info, first: int | None) -> int:
-    cap = info.context.services.settings.max_page_size
+    cap = info.context.resources.settings.max_page_size
     n = DEFAULT_PAGE if first is None else first
     if n < 1 or n > cap:
         raise InvalidInput(f"first must be between 1 and {cap}", field="first")
@@ -44,9 +44,9 @@ class Viewer:
     ) -> SessionConnection:
         ctx = info.context
         n = page_size(info, first)
-        timeout = ctx.services.settings.start_timeout_seconds
+        timeout = ctx.resources.settings.start_timeout_seconds
         page = await session_history(
-            ctx.services,
+            ctx.resources,
             str(self.id),
             n,
             after,
@@ -107,11 +107,11 @@ class Query:
         gid = ids.decode(str(id))
         ctx = info.context
         if gid.type == ids.SESSION:
-            owned = await load_session(ctx.services, ctx.driver_id(), gid.provider, gid.key)
+            owned = await load_session(ctx.resources, ctx.driver_id(), gid.provider, gid.key)
             if owned is None:
                 return None
             return ChargingSession.of(
-                owned, ctx.loaders, ctx.services.settings.start_timeout_seconds
+                owned, ctx.loaders, ctx.resources.settings.start_timeout_seconds
             )
         if gid.type == ids.CHARGER:
             c = await ctx.loaders.charger_by_id.load((gid.provider, gid.key))
@@ -136,7 +136,7 @@ class Query:
         ctx = info.context
         n = page_size(info, first)
         page = await nearby_chargers(
-            ctx.services,
+            ctx.resources,
             GeoPoint(near.latitude, near.longitude),
             radius_meters,
             n,

@@ -17,14 +17,14 @@ from bff.errors import NotFound
 from bff.graphql.engine.marks import Marked
 from bff.graphql.schema.context import Info
 from bff.graphql.schema.types.session import ChargingSession
-from bff.service.live import LiveState, follow_driver, follow_session
-from bff.service.sessions import load_session
+from bff.usecases.live import LiveState, follow_driver, follow_session
+from bff.usecases.sessions import load_session
 
 
 def _result(info: Info, state: LiveState, *, news_only: bool) -> ChargingSession:
     ctx = info.context
     node = ChargingSession.of(
-        state.owned, ctx.fresh_loaders(), ctx.services.settings.start_timeout_seconds
+        state.owned, ctx.fresh_loaders(), ctx.resources.settings.start_timeout_seconds
     )
     node.live_mark = Marked(state.key, state.order, state.changed_at, news_only and state.final)
     return node
@@ -41,9 +41,9 @@ class Subscription:
         ctx = info.context
         driver = ctx.driver_id()
         gid = ids.decode(str(id), ids.SESSION)
-        if await load_session(ctx.services, driver, gid.provider, gid.key) is None:
+        if await load_session(ctx.resources, driver, gid.provider, gid.key) is None:
             raise NotFound("no such session")
-        async with follow_session(ctx.services, driver, gid.provider, gid.key) as states:
+        async with follow_session(ctx.resources, driver, gid.provider, gid.key) as states:
             async for state in states:
                 yield _result(info, state, news_only=False)
 
@@ -51,6 +51,6 @@ class Subscription:
     async def viewer_sessions_updated(self, info: Info) -> AsyncGenerator[ChargingSession, None]:
         ctx = info.context
         driver = ctx.driver_id()
-        async with follow_driver(ctx.services, driver) as states:
+        async with follow_driver(ctx.resources, driver) as states:
             async for state in states:
                 yield _result(info, state, news_only=True)

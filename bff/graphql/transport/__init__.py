@@ -15,8 +15,8 @@ from bff.graphql.transport.http import GraphQLHTTP
 from bff.graphql.transport.protocol import SocketSettings
 from bff.graphql.transport.ws import GraphQLSocket
 from bff.observability.metrics import Metrics
+from bff.resources import Resources
 from bff.server.sockets import OpenSockets
-from bff.services import Services
 from bff.settings import Settings
 from bff.web import GraphiQLPage
 
@@ -64,21 +64,21 @@ class GraphQLEndpoint:
         await self.websocket(WebSocket(scope, receive, send))
 
     async def websocket(self, ws: WebSocket) -> None:
-        services: Services = ws.app.state.services
+        resources: Resources = ws.app.state.resources
         socket = GraphQLSocket(
-            ws, self.engine, Context(services, None), self.sockets, self._socket_settings
+            ws, self.engine, Context(resources, None), self.sockets, self._socket_settings
         )
         await socket.run()
 
-    async def start(self, services: Services) -> None:
-        """Attach what needs the running services (persisted queries live in Redis)."""
-        self.engine.persisted = await open_persisted_queries(self.settings, services.redis)
+    async def start(self, resources: Resources) -> None:
+        """Attach what needs the running resources (persisted queries live in Redis)."""
+        self.engine.persisted = await open_persisted_queries(self.settings, resources.redis)
 
     async def close(self) -> None:
-        """Close every socket (before the services close: none may outlive Redis)."""
+        """Close every socket (before the resources close: none may outlive Redis)."""
         await self.sockets.close_all()
 
 
 def _context(request: Request, credentials: str | None) -> Context:
-    services: Services = request.app.state.services
-    return Context(services, credentials)
+    resources: Resources = request.app.state.resources
+    return Context(resources, credentials)

@@ -1,4 +1,4 @@
-"""The typed errors that mutation unions share, and how service errors map to them."""
+"""The typed errors that mutation unions share, and how the use cases' errors map to them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import strawberry
 from bff import errors as e
 from bff.graphql.schema.types.common import Provider
 from bff.graphql.schema.types.session import ChargingSession
-from bff.service import outcomes as o
+from bff.usecases import outcomes as o
 
 
 @strawberry.type
@@ -86,7 +86,7 @@ Typed = (
 
 
 def typed_error(exc: Exception) -> Typed:
-    """The union member for a service error; anything else is re-raised by the caller."""
+    """The union member for a use case's error; anything else is re-raised by the caller."""
     match exc:
         case e.NotFound() | e.ProviderNotFound():
             return NotFound(message=exc.message)

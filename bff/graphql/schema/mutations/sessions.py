@@ -29,10 +29,10 @@ from bff.graphql.schema.mutations.errors import (
 )
 from bff.graphql.schema.types.common import Money
 from bff.graphql.schema.types.session import ChargingSession
-from bff.service import actions, outcomes
-from bff.service.sessions import OwnedSession
-from bff.service.start import start_session
-from bff.services import Services
+from bff.resources import Resources
+from bff.usecases import actions, outcomes
+from bff.usecases.sessions import OwnedSession
+from bff.usecases.start import start_session
 
 T = TypeVar("T")
 
@@ -165,16 +165,16 @@ ClearChargingProfileResult = Annotated[
 ]
 
 
-Action = Callable[[Services, str, str], Awaitable[OwnedSession]]
+Action = Callable[[Resources, str, str], Awaitable[OwnedSession]]
 
 
 async def _on_session(
     info: Info, id: strawberry.ID, action: Action, success: Callable[[ChargingSession], T]
 ) -> T | Typed:
-    """Run a driver action on one session; a service error becomes its typed union member."""
+    """Run a driver action on one session; a use case's error becomes its typed union member."""
     driver = info.context.driver_id()
     try:
-        owned = await action(info.context.services, driver, str(id))
+        owned = await action(info.context.resources, driver, str(id))
     except BFFError as exc:
         return typed_error(exc)
     return success(_view(info, owned))
@@ -182,7 +182,7 @@ async def _on_session(
 
 def _view(info: Info, owned: OwnedSession) -> ChargingSession:
     ctx = info.context
-    return ChargingSession.of(owned, ctx.loaders, ctx.services.settings.start_timeout_seconds)
+    return ChargingSession.of(owned, ctx.loaders, ctx.resources.settings.start_timeout_seconds)
 
 
 @strawberry.type
@@ -193,7 +193,7 @@ class Mutation:
         driver = ctx.driver_id()
         try:
             owned = await start_session(
-                ctx.services,
+                ctx.resources,
                 driver,
                 str(input.connector_id),
                 input.idempotency_key,
@@ -216,7 +216,7 @@ class Mutation:
     async def stop_session(self, info: Info, id: strawberry.ID) -> StopSessionResult:
         driver = info.context.driver_id()
         try:
-            owned = await actions.stop_session(info.context.services, driver, str(id))
+            owned = await actions.stop_session(info.context.resources, driver, str(id))
         except outcomes.SessionNotStoppable as exc:
             assert isinstance(exc.owned, OwnedSession)
             return SessionNotStoppable(message=exc.message, session=_view(info, exc.owned))
@@ -256,7 +256,7 @@ class Mutation:
         )
         try:
             owned = await actions.set_charging_profile(
-                info.context.services, driver, str(input.session_id), profile
+                info.context.resources, driver, str(input.session_id), profile
             )
         except BFFError as exc:
             return typed_error(exc)  # type: ignore[return-value]
@@ -266,8 +266,8 @@ class Mutation:
     async def clear_charging_profile(
         self, info: Info, id: strawberry.ID
     ) -> ClearChargingProfileResult:
-        async def clear(services: Services, driver: str, session_id: str) -> OwnedSession:
-            return await actions.set_charging_profile(services, driver, session_id, None)
+        async def clear(resources: Resources, driver: str, session_id: str) -> OwnedSession:
+            return await actions.set_charging_profile(resources, driver, session_id, None)
 
         return await _on_session(  # type: ignore[return-value]
             info, id, clear, lambda s: ClearChargingProfileSuccess(session=s)

@@ -28,7 +28,7 @@ from bff.graphql.schema.types.session_parts import (
     later,
 )
 from bff.seams.strawberry import plain_field
-from bff.service.sessions import OwnedSession
+from bff.usecases.sessions import OwnedSession
 
 
 @strawberry.type
@@ -154,7 +154,7 @@ class ChargingSession(Node):
         if not charger_id:
             return None
         key = (self._s.provider, charger_id)
-        held = self._loaders.services.chargers.cached(*key)
+        held = self._loaders.resources.chargers.cached(*key)
         if held is not None:
             return held
         return self._loaders.charger_by_id.load(key)
@@ -225,7 +225,7 @@ class ChargingSession(Node):
         if self._s.charging_profile is not None:
             return ChargingProfile.of(self._s.charging_profile)
         if record is not None and record.charging_profile is not None:
-            from bff.service.profiles import profile_from_record
+            from bff.usecases.profiles import profile_from_record
 
             return ChargingProfile.of(profile_from_record(record.charging_profile))
         return None

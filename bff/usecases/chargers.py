@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from bff.domain.model import Charger, GeoPoint, Provider
 from bff.errors import InvalidInput
-from bff.service.partial import ProviderFailures, gather_providers
-from bff.services import Services
+from bff.resources import Resources
+from bff.usecases.partial import ProviderFailures, gather_providers
 
 EARTH_RADIUS_M = 6_371_008.8
 MAX_RADIUS_M = 50_000
@@ -68,7 +68,7 @@ def validate_point(near: GeoPoint) -> None:
 
 
 async def nearby_chargers(
-    services: Services,
+    resources: Resources,
     near: GeoPoint,
     radius_meters: int,
     first: int,
@@ -82,8 +82,8 @@ async def nearby_chargers(
             f"radiusMeters must be between 1 and {MAX_RADIUS_M}", field="radiusMeters"
         )
     start_after = _decode_cursor(after) if after else None
-    adapters = {p: a for p, a in services.adapters.items() if providers is None or p in providers}
-    timeouts = {p: services.settings.provider_timeout(p.value) for p in services.adapters}
+    adapters = {p: a for p, a in resources.adapters.items() if providers is None or p in providers}
+    timeouts = {p: resources.settings.provider_timeout(p.value) for p in resources.adapters}
     found = await gather_providers(
         {
             p: (lambda a=a: a.search_chargers(near, radius_meters, SEARCH_LIMIT))  # type: ignore[misc]

@@ -15,9 +15,9 @@ from datetime import datetime
 from bff.domain.model import Provider
 from bff.domain.reconcile import FINAL
 from bff.live.codec import Snapshot
-from bff.service.sessions import OwnedSession
-from bff.services import Services
+from bff.resources import Resources
 from bff.store.records import session_key
+from bff.usecases.sessions import OwnedSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +36,11 @@ class LiveState:
 
 
 async def _states(
-    services: Services, driver_id: str, snaps: AsyncIterator[Snapshot], owners_only: bool
+    resources: Resources, driver_id: str, snaps: AsyncIterator[Snapshot], owners_only: bool
 ) -> AsyncIterator[LiveState]:
     async for snap in snaps:
         s = snap.session
-        record = snap.record if snap.carries_record else await services.records.get(
+        record = snap.record if snap.carries_record else await resources.records.get(
             s.provider, s.id
         )
         if owners_only and record is not None and record.driver_id != driver_id:
@@ -55,18 +55,18 @@ async def _states(
 
 @asynccontextmanager
 async def follow_session(
-    services: Services, driver_id: str, provider: Provider, session_id: str
+    resources: Resources, driver_id: str, provider: Provider, session_id: str
 ) -> AsyncIterator[AsyncIterator[LiveState]]:
     """The session's current state (if any), then each newer one (ownership is the
     caller's check, before following)."""
-    async with services.hub.watch_session(provider, session_id) as snaps:
-        yield _states(services, driver_id, snaps, owners_only=False)
+    async with resources.hub.watch_session(provider, session_id) as snaps:
+        yield _states(resources, driver_id, snaps, owners_only=False)
 
 
 @asynccontextmanager
 async def follow_driver(
-    services: Services, driver_id: str
+    resources: Resources, driver_id: str
 ) -> AsyncIterator[AsyncIterator[LiveState]]:
     """The driver's live sessions now, then every newer state of any of their sessions."""
-    async with services.hub.watch_driver(driver_id) as snaps:
-        yield _states(services, driver_id, snaps, owners_only=True)
+    async with resources.hub.watch_driver(driver_id) as snaps:
+        yield _states(resources, driver_id, snaps, owners_only=True)

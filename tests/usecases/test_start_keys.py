@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bff.service.start import redis_key
+from bff.usecases.start import redis_key
 
 parts = st.text(alphabet=st.sampled_from("ab:%{}7A3"), max_size=6)
 

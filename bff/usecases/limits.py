@@ -8,7 +8,7 @@ import time
 from redis.asyncio import Redis
 
 from bff.errors import RateLimited
-from bff.service.outcomes import ConnectorCoolingDown
+from bff.usecases.outcomes import ConnectorCoolingDown
 
 
 async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:

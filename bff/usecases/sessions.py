@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bff.domain.model import ChargingSession, Provider
 from bff.errors import NotFound, ProviderNotFound
 from bff.providers.base import SessionRef
-from bff.services import Services
+from bff.resources import Resources
 from bff.store.records import SessionRecord
 
 
@@ -21,16 +21,16 @@ class OwnedSession:
 
 
 async def load_session(
-    services: Services, driver_id: str, provider: Provider, session_id: str
+    resources: Resources, driver_id: str, provider: Provider, session_id: str
 ) -> OwnedSession | None:
     """The driver's session, or None when unknown or someone else's (indistinguishable)."""
-    record = await services.records.get(provider, session_id)
+    record = await resources.records.get(provider, session_id)
     if record is not None and record.driver_id != driver_id:
         return None
-    snapshot = await services.hub.snapshot(provider, session_id)
+    snapshot = await resources.hub.snapshot(provider, session_id)
     if snapshot is not None and record is not None:
         return OwnedSession(snapshot, record, driver_id)
-    adapter = services.adapter(provider)
+    adapter = resources.adapter(provider)
     if adapter is None:
         return None
     ref = record.ref() if record else SessionRef(driver_id, session_id)
@@ -54,17 +54,17 @@ async def load_session(
             connector_id=fetched.connector_id,
             created_at=fetched.sort_time,
         )
-        await services.records.save(record)
-    current = await services.hub.record(fetched, driver_id)
+        await resources.records.save(record)
+    current = await resources.hub.record(fetched, driver_id)
     return OwnedSession(current, record, driver_id)
 
 
 async def require_session(
-    services: Services, driver_id: str, provider: Provider, session_id: str
+    resources: Resources, driver_id: str, provider: Provider, session_id: str
 ) -> OwnedSession:
-    found = await load_session(services, driver_id, provider, session_id)
+    found = await load_session(resources, driver_id, provider, session_id)
     if found is None:
-        lost_at = services.hub.redis_loss.unreachable_since(provider, session_id)
+        lost_at = resources.hub.redis_loss.unreachable_since(provider, session_id)
         if lost_at is not None:
             raise NotFound(
                 f"this session's record was lost when Redis was emptied at "

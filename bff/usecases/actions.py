@@ -20,24 +20,24 @@ from bff.errors import (
     RateLimited,
 )
 from bff.providers.base import SessionRef
-from bff.service.limits import check_driver_rate
-from bff.service.outcomes import (
+from bff.resources import Resources
+from bff.usecases.limits import check_driver_rate
+from bff.usecases.outcomes import (
     NotSupported,
     PaymentNotRetryable,
     SessionNotAbandonable,
     SessionNotStoppable,
 )
-from bff.service.profiles import profile_to_record, validate_profile
-from bff.service.sessions import OwnedSession, require_session
-from bff.services import Services
+from bff.usecases.profiles import profile_to_record, validate_profile
+from bff.usecases.sessions import OwnedSession, require_session
 
 STOPPED_ALREADY = (SessionStatus.STOPPED, SessionStatus.COMPLETED, SessionStatus.REFUNDED)
 
 
-async def _own(services: Services, driver_id: str, session_id: str) -> OwnedSession:
+async def _own(resources: Resources, driver_id: str, session_id: str) -> OwnedSession:
     gid = ids.decode(session_id, ids.SESSION)
-    await check_driver_rate(services.redis, driver_id, services.settings.mutation_rate_per_minute)
-    return await require_session(services, driver_id, gid.provider, gid.key)
+    await check_driver_rate(resources.redis, driver_id, resources.settings.mutation_rate_per_minute)
+    return await require_session(resources, driver_id, gid.provider, gid.key)
 
 
 def _provider_errors(exc: Exception) -> Exception:
@@ -50,8 +50,8 @@ def _provider_errors(exc: Exception) -> Exception:
     return exc
 
 
-async def stop_session(services: Services, driver_id: str, session_id: str) -> OwnedSession:
-    owned = await _own(services, driver_id, session_id)
+async def stop_session(resources: Resources, driver_id: str, session_id: str) -> OwnedSession:
+    owned = await _own(resources, driver_id, session_id)
     s, record = owned.session, owned.record
     if s.status in STOPPED_ALREADY:
         return owned  # stopping a stopped session succeeds again (seed 001)
@@ -61,82 +61,82 @@ async def stop_session(services: Services, driver_id: str, session_id: str) -> O
         raise SessionNotStoppable("this session was abandoned", owned)
     if not rules.can_stop(s):
         raise SessionNotStoppable(f"a {s.status.value.lower()} session cannot be stopped", owned)
-    adapter = services.adapters[s.provider]
+    adapter = resources.adapters[s.provider]
     if record is not None:
         record = record.model_copy(update={"stop_requested_at": datetime.now(UTC)})
-        await services.records.save(record)
+        await resources.records.save(record)
     # The driver's wish first: the provider's answer, observed after it, then wins.
-    await services.hub.driver_action(s.provider, s.id, driver_id, "stop_requested")
+    await resources.hub.driver_action(s.provider, s.id, driver_id, "stop_requested")
     try:
         result = await adapter.stop_session(record.ref() if record else _ref(owned))
     except Exception as exc:
         raise _provider_errors(exc) from None
-    current = await services.hub.record(result, driver_id)
+    current = await resources.hub.record(result, driver_id)
     return OwnedSession(current, record, driver_id)
 
 
-async def abandon_session(services: Services, driver_id: str, session_id: str) -> OwnedSession:
-    owned = await _own(services, driver_id, session_id)
+async def abandon_session(resources: Resources, driver_id: str, session_id: str) -> OwnedSession:
+    owned = await _own(resources, driver_id, session_id)
     s, record = owned.session, owned.record
     if record is not None and record.abandoned_at is not None:
         return owned
     if record is None or not rules.can_abandon(
         s,
         datetime.now(UTC),
-        services.settings.start_timeout_seconds,
+        resources.settings.start_timeout_seconds,
         record.stop_requested_at,
     ):
         raise SessionNotAbandonable(
             "only a session that never started or never stopped can be abandoned"
         )
     record = record.model_copy(update={"abandoned_at": datetime.now(UTC)})
-    await services.records.save(record)
-    current = await services.hub.driver_action(s.provider, s.id, driver_id, "abandon")
+    await resources.records.save(record)
+    current = await resources.hub.driver_action(s.provider, s.id, driver_id, "abandon")
     return OwnedSession(current or s, record, driver_id)
 
 
-async def confirm_payment(services: Services, driver_id: str, session_id: str) -> OwnedSession:
-    owned = await _own(services, driver_id, session_id)
+async def confirm_payment(resources: Resources, driver_id: str, session_id: str) -> OwnedSession:
+    owned = await _own(resources, driver_id, session_id)
     if owned.record is None:
         raise NotFound("no such session")
-    adapter = services.adapters[owned.session.provider]
+    adapter = resources.adapters[owned.session.provider]
     try:
         result = await adapter.confirm_payment(owned.record.ref())
     except Exception as exc:
         raise _provider_errors(exc) from None
-    current = await services.hub.record(result, driver_id)
+    current = await resources.hub.record(result, driver_id)
     return OwnedSession(current, owned.record, driver_id)
 
 
-async def retry_payment(services: Services, driver_id: str, session_id: str) -> OwnedSession:
-    owned = await _own(services, driver_id, session_id)
+async def retry_payment(resources: Resources, driver_id: str, session_id: str) -> OwnedSession:
+    owned = await _own(resources, driver_id, session_id)
     s = owned.session
     status = s.payment.status if s.payment else PaymentStatus.NONE
     if s.provider is not Provider.PLUGSURFING or status is not PaymentStatus.DEBT:
         raise PaymentNotRetryable(
             f"payment is {status.value.lower()}; only an outstanding debt can be retried"
         )
-    adapter = services.adapters[s.provider]
+    adapter = resources.adapters[s.provider]
     try:
         result = await adapter.retry_payment(owned.record.ref() if owned.record else _ref(owned))
     except Exception as exc:
         raise _provider_errors(exc) from None
-    current = await services.hub.record(result, driver_id)
+    current = await resources.hub.record(result, driver_id)
     return OwnedSession(current, owned.record, driver_id)
 
 
 async def set_charging_profile(
-    services: Services, driver_id: str, session_id: str, profile: ChargingProfile | None
+    resources: Resources, driver_id: str, session_id: str, profile: ChargingProfile | None
 ) -> OwnedSession:
     """``profile=None`` clears it."""
     if profile is not None:
         validate_profile(profile)
     gid = ids.decode(session_id, ids.SESSION, field="sessionId" if profile else "id")
-    owned = await _own(services, driver_id, session_id)
+    owned = await _own(resources, driver_id, session_id)
     s, record = owned.session, owned.record
-    adapter = services.adapters[s.provider]
+    adapter = resources.adapters[s.provider]
     charger_id = s.charger_id or (record.charger_id if record else None)
-    chargers = await services.chargers.get(s.provider, [charger_id]) if charger_id else {}
+    chargers = await resources.chargers.get(s.provider, [charger_id]) if charger_id else {}
     charger = chargers.get(charger_id) if charger_id else None
     if gid.provider is not Provider.ROAMING or charger is None or not charger.smart_charging:
         raise NotSupported("this charger does not support smart charging")
@@ -151,7 +151,7 @@ async def set_charging_profile(
     except Exception as exc:
         raise _provider_errors(exc) from None
     record = record.model_copy(update={"charging_profile": stored})
-    await services.records.save(record)
+    await resources.records.save(record)
     return OwnedSession(s, record, driver_id)
 
 

@@ -24,10 +24,10 @@ from typing import Any
 
 from bff.domain.model import ChargingSession, Provider, SessionFilter
 from bff.errors import InvalidInput
-from bff.service.partial import ProviderFailures, gather_providers
-from bff.service.sessions import OwnedSession
-from bff.services import Services
+from bff.resources import Resources
 from bff.store.records import SessionRecord
+from bff.usecases.partial import ProviderFailures, gather_providers
+from bff.usecases.sessions import OwnedSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +77,7 @@ OnFound = Callable[[list[OwnedSession]], None]
 
 
 async def session_history(
-    services: Services,
+    resources: Resources,
     driver_id: str,
     first: int,
     after: str | None,
@@ -88,17 +88,17 @@ async def session_history(
     state = _decode(after) if after else {}
     providers = [
         p
-        for p in services.adapters
+        for p in resources.adapters
         if (filter.providers is None or p in filter.providers)
         and not state.get(p.value, {}).get("done")
     ]
-    timeouts = {p: services.settings.provider_timeout(p.value) for p in services.adapters}
+    timeouts = {p: resources.settings.provider_timeout(p.value) for p in resources.adapters}
 
     def call(p: Provider) -> Any:
         st = state.get(p.value, {})
-        if services.adapters[p].has_history:
-            return lambda: _told(_from_history(services, p, driver_id, st, first, filter))
-        return lambda: _told(_from_index(services, p, driver_id, st, first, filter))
+        if resources.adapters[p].has_history:
+            return lambda: _told(_from_history(resources, p, driver_id, st, first, filter))
+        return lambda: _told(_from_index(resources, p, driver_id, st, first, filter))
 
     async def _told(
         fetching: Awaitable[tuple[list[_Item], bool]],
@@ -128,7 +128,7 @@ async def session_history(
 
 
 async def _from_history(
-    services: Services,
+    resources: Resources,
     p: Provider,
     driver_id: str,
     st: dict[str, Any],
@@ -139,12 +139,12 @@ async def _from_history(
 
     The provider filters upstream; one list call per page.
     """
-    adapter = services.adapters[p]
+    adapter = resources.adapters[p]
     cursor = st.get("c")
     skip = int(st.get("skip", 0))
     # Read while the provider answers (this task starts once the list call waits), so
     # that no Redis round trip follows the answer.
-    known = asyncio.ensure_future(_known_records(services, p, driver_id, skip + n + 1))
+    known = asyncio.ensure_future(_known_records(resources, p, driver_id, skip + n + 1))
     known.add_done_callback(_retrieved)
     try:
         page = await adapter.list_sessions(driver_id, cursor, skip + n, filter)
@@ -154,7 +154,7 @@ async def _from_history(
     sessions = list(page.sessions[skip:])
     total = len(page.sessions)
     if sessions:
-        owned = await _own_all(services, p, driver_id, sessions, await known)
+        owned = await _own_all(resources, p, driver_id, sessions, await known)
     else:
         known.cancel()
         owned = []
@@ -176,16 +176,16 @@ KNOWN_MAX = 200
 Known = tuple[bool, dict[str, SessionRecord | None]]
 
 
-async def _known_records(services: Services, p: Provider, driver_id: str, limit: int) -> Known:
+async def _known_records(resources: Resources, p: Provider, driver_id: str, limit: int) -> Known:
     """The driver's newest ``limit`` sessions at ``p`` in the index, with their records."""
     limit = min(limit, KNOWN_MAX)
-    rows = await services.records.driver_keys(driver_id, p, limit=limit)
-    records = await services.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
+    rows = await resources.records.driver_keys(driver_id, p, limit=limit)
+    records = await resources.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
     return len(rows) < limit, {sid: rec for (sid, _), rec in zip(rows, records, strict=True)}
 
 
 async def _own_all(
-    services: Services,
+    resources: Resources,
     p: Provider,
     driver_id: str,
     sessions: list[ChargingSession],
@@ -202,7 +202,7 @@ async def _own_all(
     whole, by_id = known
     missing = [] if whole else [s.id for s in sessions if s.id not in by_id]
     if missing:
-        found = await services.records.get_many([f"{p.value}:{sid}" for sid in missing])
+        found = await resources.records.get_many([f"{p.value}:{sid}" for sid in missing])
         by_id = {**by_id, **dict(zip(missing, found, strict=True))}
     return [OwnedSession(s, by_id.get(s.id), driver_id) for s in sessions]
 
@@ -214,7 +214,7 @@ def _retrieved(task: asyncio.Future[Any]) -> None:
 
 
 async def _from_index(
-    services: Services,
+    resources: Resources,
     p: Provider,
     driver_id: str,
     st: dict[str, Any],
@@ -229,10 +229,10 @@ async def _from_index(
     items: list[_Item] = []
     exhausted = False
     for _round in range(10):
-        rows = await services.records.driver_keys(driver_id, p, before=before, limit=n + 1)
+        rows = await resources.records.driver_keys(driver_id, p, before=before, limit=n + 1)
         if len(rows) <= n:
             exhausted = True
-        owned = await _index_sessions(services, p, driver_id, rows)
+        owned = await _index_sessions(resources, p, driver_id, rows)
         for (_sid, score), o in zip(rows, owned, strict=True):
             if o is not None and filter.matches(o.session):
                 items.append(_Item(score, o, {"before": score}))
@@ -243,13 +243,13 @@ async def _from_index(
 
 
 async def _index_sessions(
-    services: Services, p: Provider, driver_id: str, rows: list[tuple[str, float]]
+    resources: Resources, p: Provider, driver_id: str, rows: list[tuple[str, float]]
 ) -> list[OwnedSession | None]:
     keys = [f"{p.value}:{sid}" for sid, _ in rows]
     records, snapshots = await asyncio.gather(
-        services.records.get_many(keys), services.hub.store.get_many(keys)
+        resources.records.get_many(keys), resources.hub.store.get_many(keys)
     )
-    adapter = services.adapters[p]
+    adapter = resources.adapters[p]
     sem = asyncio.Semaphore(8)
 
     async def fetch(rec: SessionRecord | None) -> ChargingSession | None:
@@ -257,7 +257,7 @@ async def _index_sessions(
             return None
         async with sem:
             got = await adapter.get_session(rec.ref())
-        return await services.hub.record(got, driver_id) if got else None
+        return await resources.hub.record(got, driver_id) if got else None
 
     missing = [i for i, snap in enumerate(snapshots) if snap is None]
     fetched = await asyncio.gather(*(fetch(records[i]) for i in missing))

@@ -18,11 +18,11 @@ from bff.errors import (
     ProviderUnavailable,
 )
 from bff.providers.base import StartRequest
-from bff.service.limits import check_driver_rate, release_cooldown, take_cooldown
-from bff.service.outcomes import ChargerNotRemoteCapable, ConnectorUnavailable
-from bff.service.sessions import OwnedSession, require_session
-from bff.services import Services
+from bff.resources import Resources
 from bff.store.records import SessionRecord
+from bff.usecases.limits import check_driver_rate, release_cooldown, take_cooldown
+from bff.usecases.outcomes import ChargerNotRemoteCapable, ConnectorUnavailable
+from bff.usecases.sessions import OwnedSession, require_session
 
 log = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -39,7 +39,7 @@ def redis_key(*parts: str) -> str:
 
 
 async def start_session(
-    services: Services,
+    resources: Resources,
     driver_id: str,
     connector_id: str,
     idempotency_key: str | None = None,
@@ -53,29 +53,29 @@ async def start_session(
         raise InvalidInput("email is not a valid address", field="email")
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", "idempotencyKey")
-    redis = services.redis
+    redis = resources.redis
     idem = redis_key("idem", "start", driver_id, idempotency_key) if idempotency_key else None
     if idem:
-        previous = await _previous_result(services, idem)
+        previous = await _previous_result(resources, idem)
         if previous is not None:
-            return await require_session(services, driver_id, *previous)
-    await check_driver_rate(redis, driver_id, services.settings.mutation_rate_per_minute)
-    adapter = services.adapter(gid.provider)
+            return await require_session(resources, driver_id, *previous)
+    await check_driver_rate(redis, driver_id, resources.settings.mutation_rate_per_minute)
+    adapter = resources.adapter(gid.provider)
     if adapter is None:
         raise NotFound("no such connector")
     charger_id, conn_id = gid.parts
-    chargers = await services.chargers.get(gid.provider, [charger_id])
+    chargers = await resources.chargers.get(gid.provider, [charger_id])
     charger = chargers.get(charger_id)
     if charger is None or charger.connector(conn_id) is None:
         raise NotFound("no such connector")
     if not charger.remote_start_stop:
         raise ChargerNotRemoteCapable("this charger cannot be started from the app")
     if idem and not await redis.set(idem, "pending", nx=True, ex=60):
-        previous = await _wait_previous(services, idem)
-        return await require_session(services, driver_id, *previous)
+        previous = await _wait_previous(resources, idem)
+        return await require_session(resources, driver_id, *previous)
     cooldown = redis_key(gid.provider.value, charger_id, conn_id)
     try:
-        await take_cooldown(redis, cooldown, services.settings.connector_cooldown_seconds)
+        await take_cooldown(redis, cooldown, resources.settings.connector_cooldown_seconds)
         try:
             session, extra = await adapter.start_session(
                 StartRequest(driver_id, charger, conn_id, battery_target_kwh, email)
@@ -106,33 +106,33 @@ async def start_session(
         connector_id=session.connector_id or conn_id,
         extra=extra,
     )
-    await services.records.save(record)
-    current = await services.hub.record(session, driver_id)
+    await resources.records.save(record)
+    current = await resources.hub.record(session, driver_id)
     if idem:
         await redis.set(
             idem,
             json.dumps([gid.provider.value, session.id]),
-            ex=services.settings.idempotency_ttl_seconds,
+            ex=resources.settings.idempotency_ttl_seconds,
         )
     log.info("session started", extra={"provider": gid.provider.value, "session": session.id})
     return OwnedSession(current, record, driver_id)
 
 
-async def _previous_result(services: Services, key: str) -> tuple[Provider, str] | None:
-    raw = await services.redis.get(key)
+async def _previous_result(resources: Resources, key: str) -> tuple[Provider, str] | None:
+    raw = await resources.redis.get(key)
     if raw is None or raw in (b"pending", "pending"):
         return None
     provider, session_id = json.loads(raw)
     return Provider(provider), session_id
 
 
-async def _wait_previous(services: Services, key: str) -> tuple[Provider, str]:
+async def _wait_previous(resources: Resources, key: str) -> tuple[Provider, str]:
     """A retry racing the first request: wait (bounded) for the first one's result."""
     for _ in range(100):
-        found = await _previous_result(services, key)
+        found = await _previous_result(resources, key)
         if found is not None:
             return found
-        if await services.redis.get(key) is None:
+        if await resources.redis.get(key) is None:
             break
         await asyncio.sleep(0.1)
     raise InvalidInput(

@@ -16,10 +16,10 @@ import redis.asyncio as aioredis
 
 from bff.domain.model import ChargingSession, Provider, SessionFilter, SessionPage, SessionStatus
 from bff.errors import ProviderUnavailable
-from bff.service.history import session_history
-from bff.service.partial import ProviderFailures
-from bff.services import Services
+from bff.resources import Resources
 from bff.store.records import SessionRecord, SessionRecords
+from bff.usecases.history import session_history
+from bff.usecases.partial import ProviderFailures
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -88,9 +88,9 @@ async def records(redis_url: str) -> AsyncIterator[SessionRecords]:
     await client.aclose()
 
 
-def services(adapters: dict[Provider, Any], records: Any) -> Services:
+def resources(adapters: dict[Provider, Any], records: Any) -> Resources:
     settings = SimpleNamespace(provider_timeout=lambda _p: 5.0)
-    return cast(Services, SimpleNamespace(adapters=adapters, records=records, settings=settings))
+    return cast(Resources, SimpleNamespace(adapters=adapters, records=records, settings=settings))
 
 
 async def save(records: SessionRecords, driver: str, s: ChargingSession, **extra: Any) -> None:
@@ -110,7 +110,7 @@ async def test_listed_sessions_get_their_records_without_a_read_after_the_answer
     counting = CountingRecords(records, adapter)
     adapter.after = counting.read
 
-    page = await session_history(services({p: adapter}, counting), driver, 20, None,
+    page = await session_history(resources({p: adapter}, counting), driver, 20, None,
                                  SessionFilter(), ProviderFailures())  # fmt: skip
 
     owned = {e.owned.session.id: e.owned.record for e in page.edges}
@@ -133,7 +133,7 @@ async def test_sessions_beyond_the_read_ahead_are_read_by_key(records: SessionRe
     counting = CountingRecords(records, adapter)
     adapter.after = counting.read
 
-    page = await session_history(services({p: adapter}, counting), driver, 1, None,
+    page = await session_history(resources({p: adapter}, counting), driver, 1, None,
                                  SessionFilter(), ProviderFailures())  # fmt: skip
 
     [edge] = page.edges
@@ -153,7 +153,7 @@ async def test_a_failing_history_provider_leaves_the_others_listed(
     failures = ProviderFailures()
 
     page = await session_history(
-        services({Provider.PLUGSURFING: down, Provider.PLUGCHOICE: up}, records),
+        resources({Provider.PLUGSURFING: down, Provider.PLUGCHOICE: up}, records),
         driver, 20, None, SessionFilter(), failures,
     )  # fmt: skip
 

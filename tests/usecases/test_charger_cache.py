@@ -13,9 +13,9 @@ from bff.domain.model import Charger, ChargerStatus, GeoPoint, Provider
 from bff.errors import ProviderUnavailable
 from bff.graphql.schema.loaders import ChargerByIdLoader
 from bff.providers.base import ProviderAdapter
-from bff.service.charger_cache import ChargerCache
-from bff.service.partial import ProviderFailures
-from bff.services import Services
+from bff.resources import Resources
+from bff.usecases.charger_cache import ChargerCache
+from bff.usecases.partial import ProviderFailures
 
 P = Provider.PLUGSURFING
 KNOWN = ("A", "B", "C", "D")
@@ -167,11 +167,11 @@ async def test_a_provider_without_an_adapter_has_no_chargers() -> None:
 async def test_the_loader_reports_a_failing_provider_and_answers_none() -> None:
     adapter = FakeAdapter()
     cache = cache_of(adapter)
-    services = cast(Services, _Services(cache))
-    await ChargerByIdLoader(services, ProviderFailures()).load((P, "A"))  # now cached
+    resources = cast(Resources, _Services(cache))
+    await ChargerByIdLoader(resources, ProviderFailures()).load((P, "A"))  # now cached
     adapter.fail = ProviderUnavailable("PLUGSURFING", "plugsurfing is unavailable")
     failures = ProviderFailures()
-    loader = ChargerByIdLoader(services, failures)
+    loader = ChargerByIdLoader(resources, failures)
     held, missing = await asyncio.gather(loader.load((P, "A")), loader.load((P, "B")))
     assert held is not None and held.id == "A", "a held charger needs no call"
     assert missing is None

@@ -1,6 +1,6 @@
 """The shared resources of one BFF process, built in the app's lifespan and passed in.
 
-Nothing here is a module-level global: :func:`open_services` builds everything from
+Nothing here is a module-level global: :func:`open_resources` builds everything from
 :class:`~bff.settings.Settings` and closes it in reverse order.
 """
 
@@ -27,15 +27,15 @@ from bff.providers.plugchoice.adapter import build_plugchoice_adapter
 from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
 from bff.providers.roaming.adapter import build_roaming_adapter
 from bff.redis_embedded import EmbeddedRedis
-from bff.service.charger_cache import ChargerCache
 from bff.settings import Settings
 from bff.store.records import SessionRecords
+from bff.usecases.charger_cache import ChargerCache
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Services:
+class Resources:
     settings: Settings
     redis: Redis
     records: SessionRecords
@@ -100,9 +100,9 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
 
 @asynccontextmanager
-async def open_services(
+async def open_resources(
     settings: Settings, metrics: Metrics | None = None
-) -> AsyncIterator[Services]:
+) -> AsyncIterator[Resources]:
     builders: dict[Provider, Callable[[str, Settings], tuple[ProviderAdapter, httpx.AsyncClient]]]
     builders = {
         Provider.PLUGSURFING: build_plugsurfing_adapter,
@@ -130,7 +130,7 @@ async def open_services(
         chargers = ChargerCache(
             adapters, settings.charger_cache_seconds, settings.charger_cache_size
         )
-        yield Services(settings, redis, records, adapters, hub, auth, chargers)
+        yield Resources(settings, redis, records, adapters, hub, auth, chargers)
 
 
 async def _close_client(client: httpx.AsyncClient) -> None:
