@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None  # how providers reach our webhooks; default http://host:port
     log_level: str = "INFO"
+    #: Single loggers' levels over the root's, e.g. ``{"httpx": "INFO", "bff": "DEBUG"}``
+    #: (httpx and httpcore are at WARNING unless named here: see bff/logs.py).
+    log_levels: dict[str, str] = Field(default_factory=dict)
 
     # Redis: a URL, or nothing to start an embedded redis-server in ``redis_data_dir``.
     redis_url: str | None = None

@@ -10,7 +10,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules
-from bff.graphql.errors import ErrorShaping
+from bff.graphql.errors import ErrorShaping, LoggedSchema
 from bff.graphql.executor import LiveExecutor
 from bff.graphql.metrics import OperationMetrics
 from bff.graphql.mutations.sessions import Mutation
@@ -41,7 +41,7 @@ def build_schema(
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
-    return strawberry.Schema(
+    return LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
