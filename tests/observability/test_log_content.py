@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from bff.domain.model import Provider
 from bff.store.records import SessionRecords
-from tests.conftest import FAST_ENV, REDIS_URL
+from tests.conftest import FAST_ENV
 from tests.e2e.flows import UTRECHT, WARSAW, connector, detail, start, wait_status
 from tests.figures import Figures
 from tests.observability.scrape import log_lines
@@ -34,14 +35,19 @@ SESSIONS = "/public-charging/sessions/"
 
 @pytest.fixture(scope="module")
 def loud(redis_url: str) -> Iterator[Server]:
-    server = Server({**FAST_ENV, "BFF_LOG_LEVELS": json.dumps(LOUD)})
+    """A server with its own Redis database: the other servers' pollers must not take its
+    session (they would ask their own sandboxes, which do not know it, and drop it)."""
+    own = redis_url.rsplit("/", 1)[0] + "/12"
+    with SyncRedis.from_url(own) as sync:
+        sync.flushdb()
+    server = Server({**FAST_ENV, "BFF_REDIS_URL": own, "BFF_LOG_LEVELS": json.dumps(LOUD)})
     server.start()
     yield server
     server.stop()
 
 
-async def plugchoice_token(provider_session_id: str) -> str:
-    redis = Redis.from_url(REDIS_URL)
+async def plugchoice_token(server: Server, provider_session_id: str) -> str:
+    redis = Redis.from_url(server.env["BFF_REDIS_URL"])
     try:
         record = await SessionRecords(redis).get(Provider.PLUGCHOICE, provider_session_id)
     finally:
@@ -71,7 +77,7 @@ async def test_no_plugchoice_session_token_reaches_the_log(
 
         await wait_for(polled, 20, what="five polls of the Plugchoice session")
         await client.data("StopSession", id=sid)
-        token = await plugchoice_token((await detail(client, sid))["providerSessionId"])
+        token = await plugchoice_token(loud, (await detail(client, sid))["providerSessionId"])
     finally:
         await client.aclose()
 
