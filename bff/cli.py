@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=10,
         ws_ping_interval=None,
         ws_per_message_deflate=settings.ws_compression,
+        # One message carries at most one request: no larger than a POST body (the
+        # default, 16 MiB, would be read and parsed whole).
+        ws_max_size=settings.max_body_bytes,
         ws=LeanWebSocketProtocol,
     )
     return 0

@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     webhook_tolerance_seconds: int = 300
 
     # Limits
+    #: POST /graphql bodies, GET /graphql query strings and websocket messages: larger
+    #: ones are refused (413; a websocket closes 1009) before they are read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: The query text of one operation (HTTP or websocket ``subscribe``); the token limit
+    #: counts no whitespace or comments, this does.
+    max_query_bytes: int = Field(default=100 * 1024, ge=256)
     max_page_size: int = 100
     max_query_depth: int = 12
     max_aliases: int = 30
