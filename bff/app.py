@@ -32,6 +32,7 @@ from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
 from bff.observability.requestid import RequestIdMiddleware
+from bff.request_guard import GraphQLRequestGuard
 from bff.sandbox.server import Sandboxes, sandbox_config
 from bff.services import Services, open_services
 from bff.settings import Settings
@@ -157,10 +158,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     metrics = Metrics()
     view = BFFGraphQL(settings, metrics)
+    # Size caps and malformed requests, before the view reads anything.
+    guarded = GraphQLRequestGuard(view, settings.max_body_bytes, settings.max_query_bytes, metrics)
     sandboxes: Sandboxes | None = None
     routes: list[BaseRoute] = [
-        Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
-        WebSocketRoute(GRAPHQL_PATH, view),  # only if BFFApp's short cut is off
+        Route(GRAPHQL_PATH, guarded, methods=["GET", "POST"]),
+        WebSocketRoute(GRAPHQL_PATH, guarded),  # only if BFFApp's short cut is off
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *webhook_routes(lambda request: request.app.state.services.hub),
@@ -203,7 +206,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             )
         )
     app = BFFApp(routes=routes, lifespan=lifespan, middleware=middleware)
-    app.graphql_socket = RequestIdMiddleware(view)
+    app.graphql_socket = RequestIdMiddleware(guarded)
     app.state.settings = settings
     app.state.metrics = metrics
     return app

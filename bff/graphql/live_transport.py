@@ -133,10 +133,15 @@ class SharedSubscriptionsWSHandler(LeanWSHandler):
                 run,
             ),
         )
-        if metrics is not None:
-            metrics.operation(name, "subscription", None)
-            metrics.subscription_started(name)
-        attached = False
+        attached = counted = False
+
+        def count_start() -> None:  # once it validated: only then may its name be a label
+            nonlocal counted
+            if metrics is not None and not counted:
+                metrics.operation(name, "subscription", None)
+                metrics.subscription_started(name)
+            counted = True
+
         try:
             await sink.feed.settled(SETTLE_SECONDS)
             # This subscriber's own run: its checks and its current state.
@@ -149,6 +154,7 @@ class SharedSubscriptionsWSHandler(LeanWSHandler):
                         _count_errors(metrics, result)
                         await self._handle_pre_execution_error(operation, result)
                         return
+                    count_start()
                     first = False
                     if not isinstance(result, ExecutionResult):
                         await self._reject_incremental_delivery(operation)
@@ -161,6 +167,7 @@ class SharedSubscriptionsWSHandler(LeanWSHandler):
             if not run.authorized:  # its error went out as a result
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
                 return
+            count_start()  # (a run may send nothing at first)
             send, finish = self._delivery(shared, operation, name, metrics)
             # From here the sink delivers: this task ends, the subscription stays.
             if sink.attach(send, finish):
@@ -171,8 +178,8 @@ class SharedSubscriptionsWSHandler(LeanWSHandler):
         finally:
             if not attached:
                 shared.feeds.leave(sink)
-                if metrics is not None:
-                    metrics.subscription_ended(name)
+            if counted and not attached and metrics is not None:
+                metrics.subscription_ended(name)
 
     def _delivery(
         self,

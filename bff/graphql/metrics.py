@@ -3,6 +3,9 @@ mutation, errors by ``extensions.code``, live subscriptions and their deliveries
 
 It must come before :class:`~bff.graphql.errors.ErrorShaping` in the schema's extension
 list: hooks unwind in reverse order, so this one then sees the shaped errors (with codes).
+
+An operation's name becomes a new label only when the operation validated and came from
+a signed-in driver (``trusted`` in :meth:`Metrics.operation_label`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class OperationMetrics(SchemaExtension):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self._live = False  # a subscription that passed validation and now streams
+        self._validated = False
         self._name: str | None = None
 
     def on_operation(self) -> Iterator[None]:
@@ -37,17 +41,19 @@ class OperationMetrics(SchemaExtension):
             else:
                 kind = _kind(ctx)
                 seconds = None if kind == "subscription" else time.perf_counter() - started
-                self.metrics.operation(ctx.operation_name, kind, seconds)
+                self.metrics.operation(ctx.operation_name, kind, seconds, self._trusted())
                 self._count_errors(getattr(ctx.result, "errors", None))
 
     def on_validate(self) -> Iterator[None]:
         yield
         ctx = self.execution_context
-        if ctx.pre_execution_errors or _kind(ctx) != "subscription":
+        # Later, pre_execution_errors also holds execution errors: look now.
+        self._validated = not ctx.pre_execution_errors
+        if not self._validated or _kind(ctx) != "subscription":
             return
         self._live = True
         self._name = ctx.operation_name
-        self.metrics.operation(self._name, "subscription", None)
+        self.metrics.operation(self._name, "subscription", None, self._trusted())
         self.metrics.subscription_started(self._name)
 
     def on_stream_result(self, result: object) -> Iterator[None]:
@@ -56,6 +62,11 @@ class OperationMetrics(SchemaExtension):
                 self.metrics.delivered(self._name)
             self._count_errors(getattr(result, "errors", None))
         yield
+
+    def _trusted(self) -> bool:
+        """Validated, from a signed-in driver: its name may take a new label."""
+        signed_in = getattr(self.execution_context.context, "authenticated", False)
+        return self._validated and signed_in is True
 
     def _count_errors(self, errors: Iterable[GraphQLError] | None) -> None:
         for error in errors or ():

@@ -11,7 +11,7 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import AddValidationRules, MaxTokensLimiter
 
 from bff.graphql.documents import DocumentCache, KnownDocuments, stable_rules
-from bff.graphql.errors import ErrorShaping
+from bff.graphql.errors import ErrorShaping, LoggedSchema
 from bff.graphql.executor import LiveExecutor
 from bff.graphql.metrics import OperationMetrics
 from bff.graphql.mutations.sessions import Mutation
@@ -55,7 +55,7 @@ def build_schema(
         lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.max_tokens),
     ]
-    return strawberry.Schema(
+    return LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
