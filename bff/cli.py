@@ -36,19 +36,22 @@ def main(argv: list[str] | None = None) -> int:
 
         print(DriverAuth(settings).issue(args.user, args.ttl))
         return 0
+    from bff.logs import configure_logging
+
+    # uvicorn's own config (log_config's default) would write its access log, with the
+    # sandbox's secret paths, past our redacting handler: log_config=None below.
+    configure_logging(settings.log_level, settings.log_levels)
     if args.command == "sandbox":
         from bff.sandbox.server import create_sandbox_app, sandbox_config
 
         config = sandbox_config(settings)
-        uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port)
+        uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port, log_config=None)
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=updates)
     from bff.app import serving_app
-    from bff.logs import configure_logging
     from bff.seams.uvicorn import LeanWebSocketProtocol
 
-    configure_logging(settings.log_level)
     uvicorn.run(
         serving_app(settings),
         host=settings.host,
@@ -57,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=10,
         ws_ping_interval=None,
         ws_per_message_deflate=settings.ws_compression,
+        # One message carries at most one request: no larger than a POST body (the
+        # default, 16 MiB, would be read and parsed whole).
+        ws_max_size=settings.max_body_bytes,
         ws=LeanWebSocketProtocol,
     )
     return 0

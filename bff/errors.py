@@ -108,9 +108,11 @@ class BadRequest(BFFError):
 
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, status_code: int = 400) -> None:
+    def __init__(self, message: str, status_code: int = 400, code: str | None = None) -> None:
         super().__init__(message)
         self.status_code = status_code
+        if code is not None:
+            self.code = code
 
 
 class PersistedQueryRefused(BFFError):

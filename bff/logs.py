@@ -2,8 +2,16 @@
 
 Every line written while a request is handled carries its ``request_id``
 (:class:`~bff.server.requestid.RequestIdFilter` on the handler). Secrets never
-reach the output: bearer/basic credentials, JWTs and signed-URL or credential query
-parameters are masked in messages and tracebacks, and extras named like secrets dropped.
+reach the output: bearer/basic credentials, JWTs, signed-URL or credential query
+parameters and the path segments providers declare secret
+(:data:`~bff.providers.secret_paths.SECRET_PATHS`, e.g. Plugchoice's session token) are
+masked in messages and tracebacks, and extras named like secrets dropped.
+
+One handler, on the root logger, writes every line: uvicorn's loggers (``bff serve`` and
+``bff sandbox`` pass ``log_config=None``) and libraries' loggers propagate to it, so the
+redaction covers them too. httpx and httpcore log each request at INFO: they are kept at
+WARNING unless ``BFF_LOG_LEVELS`` says otherwise (our own line per upstream call is at
+DEBUG, :mod:`bff.observability.upstream`).
 """
 
 from __future__ import annotations
@@ -12,8 +20,10 @@ import json
 import logging
 import re
 import sys
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
+from bff.providers.secret_paths import SECRET_PATHS
 from bff.server.requestid import RequestIdFilter
 
 # uvicorn's ANSI copy of the message is noise in JSON.
@@ -33,6 +43,24 @@ _SECRETS = [
         rf"\1{_MASK}",
     ),
 ]
+#: Loggers quieter than the root level by default (``BFF_LOG_LEVELS`` overrides): httpx
+#: writes every request's URL at INFO, one line per provider call.
+QUIET_LOGGERS = {"httpx": "WARNING", "httpcore": "WARNING"}
+#: Loggers that get their own handlers from uvicorn's default config; ours must write them.
+_UVICORN = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+
+
+def _path_rules(templates: Iterable[str]) -> list[tuple[re.Pattern[str], str]]:
+    """A rule masking the ``{secret}`` segment of each template path, wherever the path
+    appears (behind any host or mount prefix, in URLs, access-log lines, tracebacks)."""
+    prefixes = sorted({t.partition("{secret}")[0] for t in templates if "{secret}" in t})
+    if not prefixes:
+        return []
+    either = "|".join(re.escape(p) for p in prefixes)
+    return [(re.compile(rf"(?i)({either})[^/?#&\s\"'<>]+"), rf"\1{_MASK}")]
+
+
+_SECRETS += _path_rules(SECRET_PATHS)
 _SECRET_NAME = re.compile(r"(?i)secret|token|password|authorization|api_?key|credential")
 
 
@@ -64,10 +92,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out)
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", levels: Mapping[str, str] | None = None) -> None:
+    """JSON lines on stderr for every logger at ``level``; ``levels`` sets single loggers'
+    levels (e.g. ``{"httpx": "INFO"}``) over :data:`QUIET_LOGGERS`."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(RequestIdFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    for name in _UVICORN:  # should anything have configured them: through our handler
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    for name, value in {**QUIET_LOGGERS, **(levels or {})}.items():
+        logging.getLogger(name).setLevel(value.upper())

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None  # how providers reach our webhooks; default http://host:port
     log_level: str = "INFO"
+    #: Single loggers' levels over the root's, e.g. ``{"httpx": "INFO", "bff": "DEBUG"}``
+    #: (httpx and httpcore are at WARNING unless named here: see bff/logs.py).
+    log_levels: dict[str, str] = Field(default_factory=dict)
 
     # Redis: a URL, or nothing to start an embedded redis-server in ``redis_data_dir``.
     redis_url: str | None = None
@@ -115,14 +118,16 @@ class Settings(BaseSettings):
     webhook_tolerance_seconds: int = 300
 
     # Limits
+    #: POST /graphql bodies, GET /graphql query strings and websocket messages: larger
+    #: ones are refused (413; a websocket closes 1009) before they are read whole.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    #: The query text of one operation (HTTP or websocket ``subscribe``); the token limit
+    #: counts no whitespace or comments, this does.
+    max_query_bytes: int = Field(default=100 * 1024, ge=256)
     max_page_size: int = 100
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 2000
-    #: ``POST /graphql`` bodies larger than this are refused (413) before being read whole.
-    max_body_bytes: int = 1024 * 1024
-    #: The text of one operation (whitespace and comments count: the token limit does not).
-    max_query_bytes: int = 100 * 1024
     mutation_rate_per_minute: int = 60  # per driver, all replicas; also the burst
     max_operations_per_socket: int = 50  # operations in flight on one websocket
     graphiql: bool = True

@@ -5,6 +5,9 @@ tests that build several apps in one process do not share or collide on counters
 
 Label values are bounded: operation names come from clients, so only well-formed names
 are kept, and after ``max_operation_names`` distinct ones the rest count as ``other``.
+Only a trusted operation (one that validated, from a signed-in driver) may take a new
+name's place: anyone else's unknown names count as ``other`` too, so an anonymous client
+cannot fill the places with random names (a known name is counted as itself).
 """
 
 from __future__ import annotations
@@ -118,23 +121,26 @@ class Metrics:
 
     # -- labels ------------------------------------------------------------------------
 
-    def operation_label(self, name: str | None) -> str:
-        """A bounded label for a client-chosen operation name."""
+    def operation_label(self, name: str | None, trusted: bool = True) -> str:
+        """A bounded label for a client-chosen operation name; only a ``trusted``
+        operation (see the module docstring) adds a name not labelled yet."""
         if not name:
             return "anonymous"
         if not _NAME.fullmatch(name):
             return "invalid"
         if name not in self._names:
-            if len(self._names) >= self._max_names:
+            if not trusted or len(self._names) >= self._max_names:
                 return "other"
             self._names.add(name)
         return name
 
     # -- GraphQL -----------------------------------------------------------------------
 
-    def operation(self, name: str | None, kind: str, seconds: float | None) -> None:
+    def operation(
+        self, name: str | None, kind: str, seconds: float | None, trusted: bool = True
+    ) -> None:
         """One operation; ``seconds`` is None for subscriptions (they last for hours)."""
-        label = self.operation_label(name)
+        label = self.operation_label(name, trusted)
         self.operations.labels(label, kind).inc()
         if seconds is not None:
             self.operation_seconds.labels(label, kind).observe(seconds)

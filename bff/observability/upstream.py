@@ -5,16 +5,23 @@ Installed as httpx event hooks on each provider's client when the resources are 
 and retries included, and the adapters' own transports and proxy settings stay as they
 are. A response hook sees only attempts that got an answer; ``ProviderHttp`` reports the
 ones that did not (timeouts, refused connections) through :func:`note_upstream_failure`.
+
+Each attempt is also one DEBUG line (method, URL, status, time) on this module's logger:
+off by default, like httpx's own INFO line per request (see :mod:`bff.logs`); the log
+redactor masks any secret in the URL.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
 
 from bff.observability.metrics import Metrics
 from bff.server.requestid import REQUEST_ID_HEADER, current_request_id
+
+log = logging.getLogger(__name__)
 
 #: Where an attempt's timing rides on its ``httpx.Request`` (httpcore ignores unknown keys).
 ATTEMPT_KEY = "bff.upstream_attempt"
@@ -54,6 +61,15 @@ def observe_client(client: httpx.AsyncClient, provider: str, metrics: Metrics | 
         attempt = response.request.extensions.get(ATTEMPT_KEY)
         if isinstance(attempt, UpstreamAttempt):
             attempt.answered(response.status_code)
+        if log.isEnabledFor(logging.DEBUG):
+            request = response.request
+            log.debug(
+                "upstream %s %s: %d",
+                request.method,
+                request.url,
+                response.status_code,
+                extra={"provider": provider, "elapsed_ms": _elapsed_ms(attempt)},
+            )
 
     hooks = client.event_hooks
     client.event_hooks = {
@@ -71,3 +87,17 @@ def note_upstream_failure(exc: httpx.RequestError, reason: str) -> None:
     attempt = request.extensions.get(ATTEMPT_KEY)
     if isinstance(attempt, UpstreamAttempt):
         attempt.failed(reason)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "upstream %s %s: %s",
+            request.method,
+            request.url,
+            reason,
+            extra={"elapsed_ms": _elapsed_ms(attempt)},
+        )
+
+
+def _elapsed_ms(attempt: object) -> float | None:
+    if not isinstance(attempt, UpstreamAttempt):
+        return None
+    return round((time.perf_counter() - attempt.started) * 1000, 1)

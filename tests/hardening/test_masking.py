@@ -98,5 +98,9 @@ def test_unexpected_errors_are_masked(
         assert r.json()["errors"][0]["message"].startswith("Cannot query field 'nope'")
     logged = "\n".join(f"{rec.getMessage()} {rec.exc_text or ''}" for rec in caplog.records)
     assert SECRET in logged, "the details are in the log"
+    # At ERROR with the traceback, where it is masked (not again by Strawberry's logger).
+    told = [rec for rec in caplog.records if SECRET in f"{rec.getMessage()} {rec.exc_text}"]
+    assert {rec.name for rec in told} == {"bff.graphql.errors"}, [rec.name for rec in told]
+    assert all(rec.levelno == logging.ERROR and rec.exc_info for rec in told)
     figures(f"masked errors: {checked} failing paths (query, mutation, subscription) answered "
             f"INTERNAL_SERVER_ERROR with no internals")

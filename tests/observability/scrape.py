@@ -1,10 +1,14 @@
-"""Reading ``/metrics`` in tests: the exposition parsed into samples."""
+"""Reading ``/metrics`` and the server's log in tests: the exposition parsed into
+samples, the JSON log lines parsed into dicts."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import GraphQLClient
+from tests.support import GraphQLClient, Server
 
 Samples = list[tuple[str, dict[str, str], float]]
 
@@ -29,3 +33,14 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return sum(
         v for n, lab, v in samples if n == name and all(lab.get(k) == x for k, x in labels.items())
     )
+
+
+def log_lines(server: Server) -> list[dict[str, Any]]:
+    """The server's JSON log lines so far (a partly written last line is skipped)."""
+    out = []
+    for line in server.log_path.read_text().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out

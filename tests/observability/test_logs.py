@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 
-from bff.logs import JsonFormatter
+from bff.logs import JsonFormatter, configure_logging
 from bff.server.requestid import RequestIdFilter, bind_request_id
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkcml2ZXItMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -48,3 +48,34 @@ def test_extras_named_like_secrets_and_tracebacks_are_masked() -> None:
     assert JWT not in str(out["note"]) and out["provider"] == "ROAMING"
     assert "RuntimeError" in str(out["exc"]) and JWT not in str(out["exc"])
     assert "color_message" not in line("x", color_message="\x1b[1mx")
+
+
+def test_secret_path_segments_are_masked_wherever_the_path_appears() -> None:
+    token = "Xy7_q-kP0aB%2Fzz"
+    access = line('%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5", "POST",
+                  f"/_sandbox/plugchoice/api/v3/public-charging/sessions/{token}/stop?x=1", 200)
+    assert token not in str(access["msg"])
+    assert "/public-charging/sessions/[redacted]/stop?x=1" in str(access["msg"])
+    url = f"https://api.plugchoice.com/api/v3/public-charging/sessions/{token}"
+    for out in (line("HTTP Request: GET %s", url), line("x", exc=True, url=url)):
+        assert token not in json.dumps(out)
+    start = line("POST https://x/api/v3/public-charging/sessions HTTP/1.1")
+    assert start["msg"] == "POST https://x/api/v3/public-charging/sessions HTTP/1.1"
+
+
+def test_libraries_log_through_our_handler_and_httpx_is_quiet() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.addHandler(logging.StreamHandler())  # as uvicorn's default config does
+    uvicorn_access.propagate = False
+    try:
+        configure_logging("INFO", {"bff.observability.upstream": "DEBUG"})
+        assert not uvicorn_access.handlers and uvicorn_access.propagate
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+        assert logging.getLogger("bff.observability.upstream").isEnabledFor(logging.DEBUG)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name in ("httpx", "httpcore", "bff.observability.upstream"):
+            logging.getLogger(name).setLevel(logging.NOTSET)

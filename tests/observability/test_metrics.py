@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import httpx
 
 from tests.e2e.flows import UTRECHT, WARSAW, connector, start
+from tests.figures import Figures
+from tests.hardening.support import ws_message, ws_open
 from tests.observability.scrape import Samples, scrape, value
 from tests.support import GraphQLClient, Server, subscribe, wait_for
 
@@ -104,3 +109,34 @@ async def test_live_subscriptions_and_deliveries(client: GraphQLClient, server: 
         await wait_for(closed, 10, what="the gauge to fall when the client leaves")
     finally:
         await client.op("StopSession", id=session_id)
+
+
+async def test_only_validated_operations_of_signed_in_drivers_add_name_labels(
+    client: GraphQLClient, anon: GraphQLClient, server: Server, figures: Figures
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    anonymous = [f"query Anon{tag}x{i} {{ __typename }}" for i in range(20)]
+    refused = [f"query Broken{tag} {{ chargers(", f"query Invalid{tag} {{ nope }}"]
+    for query in [*anonymous, *refused]:
+        assert (await anon.raw(query)).status_code == 200
+    assert codes(await client.execute(f"query Signed{tag} {{ nope }}")) == [
+        "GRAPHQL_VALIDATION_FAILED"]
+    # A signed-in driver's subscription that does not validate (over the websocket).
+    ws = await ws_open(server, client.token)
+    try:
+        assert (await ws_message(ws))["type"] == "connection_ack"
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+            "query": f"subscription Sub{tag} {{ nope }}"}}))
+        assert (await ws_message(ws))["type"] == "error"
+    finally:
+        await ws.close()
+    await client.execute(f"query Mine{tag} {{ __typename }}")
+    await anon.execute(f"query Mine{tag} {{ __typename }}")  # a known name: counted as itself
+
+    labels = {lab.get("operation") for _, lab, _ in await scrape(client)}
+    assert {x for x in labels if x and tag in x} == {f"Mine{tag}"}, labels
+    after = await scrape(client)
+    assert value(after, "bff_graphql_operations_total", operation=f"Mine{tag}") == 2
+    figures(f"operation-name labels: {len(anonymous)} anonymous names and 4 operations that "
+            "did not validate added none (counted as 'other'); a signed-in driver's valid "
+            "operation added its own")

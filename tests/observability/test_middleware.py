@@ -91,7 +91,9 @@ def test_operation_labels_are_bounded() -> None:
     metrics = Metrics(max_operation_names=2)
     assert metrics.operation_label(None) == "anonymous"
     assert metrics.operation_label("has space") == "invalid"
+    assert metrics.operation_label("A", trusted=False) == "other"  # only trusted ones add
     assert metrics.operation_label("A") == "A"
+    assert metrics.operation_label("A", trusted=False) == "A"  # a known name is itself
     assert metrics.operation_label("B") == "B"
     assert metrics.operation_label("C") == "other"
     assert metrics.operation_label("A") == "A"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -10,17 +9,8 @@ import httpx
 import websockets
 
 from tests.e2e.flows import WARSAW
+from tests.observability.scrape import log_lines
 from tests.support import GraphQLClient, Server, wait_for
-
-
-def log_lines(server: Server) -> list[dict[str, Any]]:
-    out = []
-    for line in server.log_path.read_text().splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            continue  # a partly written line
-    return out
 
 
 async def sandbox_stats(server: Server, provider: str) -> dict[str, int]:

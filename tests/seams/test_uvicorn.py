@@ -63,7 +63,7 @@ def test_bff_serve_runs_uvicorn_with_the_lean_protocol_and_no_compression(
 ) -> None:
     seen: dict[str, Any] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
-    monkeypatch.setattr(logs, "configure_logging", lambda level: None)
+    monkeypatch.setattr(logs, "configure_logging", lambda *_: None)
     assert cli.main(["serve", "--port", "8999"]) == 0
     assert seen["ws"] is LeanWebSocketProtocol
     assert seen["ws_per_message_deflate"] is False

@@ -19,17 +19,24 @@ class Counting:
     def __init__(self, metrics: Metrics | None) -> None:
         self.metrics = metrics
 
-    def refused(self, errors: Iterable[GraphQLError]) -> None:
-        """An operation that did not parse or validate (its name is not a label)."""
+    def refused(self, name: str | None, kind: str, errors: Iterable[GraphQLError]) -> None:
+        """An operation that did not parse or validate: its name adds no label."""
         if self.metrics is not None:
-            self.metrics.operation(None, "invalid", None)
+            self.metrics.operation(name, kind, None, trusted=False)
             self.errors(errors)
 
     def ran(
-        self, name: str | None, kind: str, seconds: float, errors: Iterable[GraphQLError]
+        self,
+        name: str | None,
+        kind: str,
+        seconds: float,
+        errors: Iterable[GraphQLError],
+        trusted: bool,
     ) -> None:
+        """A query or mutation that ran; only a ``trusted`` one (a signed-in driver's)
+        may add its name as a new label."""
         if self.metrics is not None:
-            self.metrics.operation(name, kind, seconds)
+            self.metrics.operation(name, kind, seconds, trusted)
             self.errors(errors)
 
     def errors(self, errors: Iterable[GraphQLError]) -> None:

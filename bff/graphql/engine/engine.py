@@ -61,7 +61,6 @@ PLANS_MAX = 256
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    max_query_bytes: int = 100_000
     max_tokens: int = 2000
     max_depth: int = 12
     max_aliases: int = 30
@@ -115,11 +114,11 @@ class Engine:
         try:
             prepared = await self._prepare(request, allowed)
         except PersistedQueryRefused as exc:
-            return self._refused([request_error(exc)], exc.status_code)
+            return self._refused(request, [request_error(exc)], exc.status_code)
         except BadRequest as exc:
-            return self._refused([request_error(exc)], exc.status_code)
+            return self._refused(request, [request_error(exc)], exc.status_code)
         except GraphQLError as exc:
-            return self._refused([exc], 200)
+            return self._refused(request, [exc], 200)
         return prepared
 
     async def _prepare(
@@ -136,31 +135,33 @@ class Engine:
             )
         if not query:
             raise BadRequest("no GraphQL query found in the request")
-        if len(query) > self.limits.max_query_bytes:
-            raise BadRequest(
-                f"the query is longer than {self.limits.max_query_bytes} bytes", 413
-            )
         document = self.documents.parse(query)
         operation = _operation(document, request.operation_name)
         errors = self.documents.validate(query, document)
-        if errors:
-            return self._refused(errors, 200)
         kind = operation.operation
+        if errors:
+            return self._refused(request, errors, 200, kind)
         if kind not in allowed:
-            return self._refused(*_not_allowed(kind))
+            return self._refused(request, *_not_allowed(kind), kind)
         # One copy of the text for everything that keeps it (feed keys, plans).
         return Prepared(sys.intern(query), document, operation, request.variables, register)
 
-    def _refused(self, errors: Sequence[GraphQLError], status: int) -> Answer:
+    def _refused(
+        self,
+        request: GraphQLRequest,
+        errors: Sequence[GraphQLError],
+        status: int,
+        kind: OperationType | None = None,
+    ) -> Answer:
         shaped = [shape(e) for e in errors]
-        self.counting.refused(shaped)
+        self.counting.refused(request.operation_name, kind.value if kind else "unknown", shaped)
         log.info("operation refused", extra={"codes": _codes(shaped)})
         return Answer({"data": None, "errors": formatted(shaped)}, status)
 
     # -- queries and mutations ---------------------------------------------------------
 
     async def execute(
-        self, prepared: Prepared, context: Any, failures: Any = None
+        self, prepared: Prepared, context: Any, failures: Any = None, *, trusted: bool = False
     ) -> Answer:
         """Run a query or mutation; ``failures`` (a mapping of provider -> error, read
         after the run) adds ``PROVIDER_UNAVAILABLE`` errors next to partial data."""
@@ -179,9 +180,8 @@ class Engine:
         payload: dict[str, Any] = {"data": result.data}
         if errors:
             payload["errors"] = formatted(errors)
-        self.counting.ran(
-            prepared.name, prepared.kind.value, time.perf_counter() - started, errors
-        )
+        seconds = time.perf_counter() - started
+        self.counting.ran(prepared.name, prepared.kind.value, seconds, errors, trusted)
         if prepared.register and self.persisted is not None and not isinstance(executor, list):
             await self.persisted.register(prepared.register, prepared.query)
         return Answer(payload)

@@ -32,7 +32,6 @@ class GraphQLEndpoint:
         self.engine = Engine(
             build_schema(settings),
             Limits(
-                max_query_bytes=settings.max_query_bytes,
                 max_tokens=settings.max_tokens,
                 max_depth=settings.max_query_depth,
                 max_aliases=settings.max_aliases,
@@ -45,12 +44,14 @@ class GraphQLEndpoint:
             self.engine,
             _context,
             max_body_bytes=settings.max_body_bytes,
+            max_query_bytes=settings.max_query_bytes,
             graphiql=GraphiQLPage() if settings.graphiql else None,
+            metrics=metrics,
         )
         self._socket_settings = SocketSettings(
             allowed_origins=tuple(settings.allowed_origins),
             max_operations=settings.max_operations_per_socket,
-            max_message_bytes=settings.max_query_bytes + 64 * 1024,
+            max_query_bytes=settings.max_query_bytes,
         )
 
     def routes(self) -> list[BaseRoute]:

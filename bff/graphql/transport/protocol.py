@@ -32,5 +32,5 @@ class SocketSettings:
 
     allowed_origins: tuple[str, ...]
     max_operations: int
-    max_message_bytes: int
+    max_query_bytes: int
     init_timeout: float = 10.0

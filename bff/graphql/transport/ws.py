@@ -31,10 +31,11 @@ from bff.errors import BadRequest, Unauthenticated
 from bff.graphql.engine.engine import Answer, Engine
 from bff.graphql.engine.execution import dumps
 from bff.graphql.engine.feeds import Sink
-from bff.graphql.engine.request import GraphQLRequest, Prepared
+from bff.graphql.engine.request import Prepared
 from bff.graphql.schema.context import Context
 from bff.graphql.transport import protocol as p
 from bff.graphql.transport.protocol import SocketSettings
+from bff.graphql.transport.reading import parse_json, read_request
 from bff.server.origins import origin_allowed
 from bff.server.requestid import RAW_SEND
 from bff.server.sockets import OpenSockets
@@ -161,15 +162,18 @@ class GraphQLSocket:
     # -- messages ---------------------------------------------------------------------
 
     async def _handle(self, text: str) -> None:
-        if len(text) > self.settings.max_message_bytes:
-            await self.close(p.BAD_REQUEST, "message too large")
-            return
         try:
-            message = json.loads(text)
-        except (ValueError, RecursionError):
-            await self.close(p.BAD_REQUEST, "WebSocket message must be valid JSON")
+            message = parse_json(text, "a message")
+        except BadRequest as exc:
+            await self.close(p.BAD_REQUEST, exc.message[:120])
             return
-        kind = message.get("type") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            await self.close(p.BAD_REQUEST, "a message must be a JSON object with a `type`")
+            return
+        kind = message["type"]
+        if kind in ("subscribe", "complete") and not isinstance(message.get("id"), str):
+            await self.close(p.BAD_REQUEST, "the message's `id` must be a string")
+            return
         if kind == "connection_init":
             await self._connection_init(message.get("payload"))
         elif kind == "ping":
@@ -179,9 +183,7 @@ class GraphQLSocket:
         elif kind == "subscribe":
             await self._subscribe(message.get("id"), message.get("payload"))
         elif kind == "complete":
-            op_id = message.get("id")
-            if isinstance(op_id, str):
-                self._end(op_id)
+            self._end(message["id"])
         else:
             await self.close(p.BAD_REQUEST, f"Unknown message type: {kind}")
 
@@ -222,9 +224,10 @@ class GraphQLSocket:
             await self.close(p.DUPLICATE_ID, f"Subscriber for {op_id} already exists")
             return
         try:
-            request = GraphQLRequest.of(payload)
+            request = read_request(payload, self.settings.max_query_bytes, "the payload")
         except BadRequest as exc:
-            await self.close(p.BAD_REQUEST, exc.message)
+            log.info("websocket message refused (%s): %s", exc.code, exc.message)
+            await self.close(p.BAD_REQUEST, exc.message[:120])  # a reason fits 123 bytes
             return
         if len(self.operations) >= self.settings.max_operations:
             await self._error(op_id, [{"message": "Subscription limit reached",
@@ -276,7 +279,9 @@ class GraphQLSocket:
     async def _run_once(self, op_id: str, prepared: Prepared) -> None:
         try:
             context = self.context.for_operation()
-            answer = await self.engine.execute(prepared, context, context.failures.errors)
+            answer = await self.engine.execute(
+                prepared, context, context.failures.errors, trusted=True
+            )
             if op_id in self.operations:
                 await self.send(dumps({"id": op_id, "type": "next", "payload": answer.payload}))
                 await self._complete(op_id)

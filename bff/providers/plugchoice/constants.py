@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 PROVIDER_NAME = "PLUGCHOICE"
 API_BASE = "/api/v3/public-charging"
+#: Paths whose ``{secret}`` segment is a credential (the session token): every log line
+#: masks it wherever such a path appears, our client's URLs and the sandbox's routes alike.
+SECRET_PATHS = (f"{API_BASE}/sessions/{{secret}}",)
 
 SESSION_STATUS: Mapping[str, SessionStatus] = MappingProxyType(
     {
