@@ -100,7 +100,7 @@ def test_unexpected_errors_are_masked(
     assert SECRET in logged, "the details are in the log"
     # At ERROR with the traceback, where it is masked (not again by Strawberry's logger).
     told = [rec for rec in caplog.records if SECRET in f"{rec.getMessage()} {rec.exc_text}"]
-    assert {rec.name for rec in told} == {"bff.graphql.errors"}, [rec.name for rec in told]
+    assert {rec.name for rec in told} == {"bff.graphql.engine.errors"}, [rec.name for rec in told]
     assert all(rec.levelno == logging.ERROR and rec.exc_info for rec in told)
     figures(f"masked errors: {checked} failing paths (query, mutation, subscription) answered "
             f"INTERNAL_SERVER_ERROR with no internals")

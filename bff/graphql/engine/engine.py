@@ -39,7 +39,7 @@ from graphql.execution import (
 from bff.errors import BadRequest, PersistedQueryRefused
 from bff.graphql.engine.counting import Counting
 from bff.graphql.engine.documents import KnownDocuments, validation_rules
-from bff.graphql.engine.errors import formatted, provider_errors, request_error, shape
+from bff.graphql.engine.errors import formatted, provider_errors, request_error, shape, told
 from bff.graphql.engine.execution import Execution
 from bff.graphql.engine.feeds import FeedKey, Feeds, Sink
 from bff.graphql.engine.persisted import PersistedQueries
@@ -155,7 +155,8 @@ class Engine:
     ) -> Answer:
         shaped = [shape(e) for e in errors]
         self.counting.refused(request.operation_name, kind.value if kind else "unknown", shaped)
-        log.info("operation refused", extra={"codes": _codes(shaped)})
+        for error in shaped:
+            told(str((error.extensions or {}).get("code")), error.message)
         return Answer({"data": None, "errors": formatted(shaped)}, status)
 
     # -- queries and mutations ---------------------------------------------------------
@@ -232,7 +233,3 @@ def _not_allowed(kind: OperationType) -> tuple[list[GraphQLError], int]:
 
 def _asks_persisted(extensions: dict[str, Any] | None) -> bool:
     return isinstance(extensions, dict) and "persistedQuery" in extensions
-
-
-def _codes(errors: Sequence[GraphQLError]) -> list[str]:
-    return [str((e.extensions or {}).get("code")) for e in errors]

@@ -37,9 +37,15 @@ def shape(error: GraphQLError) -> GraphQLError:
     if isinstance(original, GraphQLError):
         return shape(original) if original.original_error else original
     if isinstance(original, BFFError):
+        told(original.code, original.message)
         return _copy(error, original.message, extensions_for(original))
     log.error("unhandled resolver error", exc_info=original)
     return _copy(error, "Internal server error", {"code": "INTERNAL_SERVER_ERROR"})
+
+
+def told(code: str, message: str) -> None:
+    """A client's mistake or an expected refusal: one INFO line with its code."""
+    log.info("graphql error %s: %s", code, message, extra={"code": code})
 
 
 def _copy(error: GraphQLError, message: str, extensions: dict[str, Any]) -> GraphQLError:
