@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from bench.procs import BffProc, RedisProc, SandboxProc, free_port
-from bff.graphql.operations_file import operation_documents
+from bff.graphql.engine.operations_file import operation_documents
 
 ROOT = Path(__file__).resolve().parents[1]
 _SHARED = ROOT.parent / "shared" / "contract" / "app-operations.graphql"

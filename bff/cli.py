@@ -49,11 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=updates)
-    from bff.app import create_app
-    from bff.ws_protocol import LeanWebSocketProtocol
+    from bff.app import serving_app
+    from bff.seams.uvicorn import LeanWebSocketProtocol
 
     uvicorn.run(
-        create_app(settings),
+        serving_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,

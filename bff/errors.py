@@ -5,6 +5,9 @@
      ├── NotFound                   unknown id, or another driver's (never says which)
      ├── InvalidInput               bad argument; ``field`` names it
      ├── RateLimited                too many requests; ``retry_after_seconds``
+     ├── BadRequest                 a body or message the endpoint cannot read (4xx)
+     ├── PersistedQueryRefused      an APQ request we do not run; its own code and status
+     ├── WebhookRejected            a webhook we refuse (4xx); nothing recorded
      └── ProviderError              anything a provider did; carries ``provider``
           ├── ProviderUnavailable   connection error, timeout, 5xx, circuit open
           ├── ProviderRateLimited   the provider's 429; ``retry_after_seconds``
@@ -97,4 +100,26 @@ class WebhookRejected(BFFError):
 
     def __init__(self, status_code: int, message: str) -> None:
         super().__init__(message)
+        self.status_code = status_code
+
+
+class BadRequest(BFFError):
+    """A request the GraphQL endpoint cannot read (HTTP 400 with the reason); nothing ran."""
+
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, status_code: int = 400, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        if code is not None:
+            self.code = code
+
+
+class PersistedQueryRefused(BFFError):
+    """A persisted-query request we do not run (Apollo APQ codes); ``status_code`` is the
+    HTTP status to answer with (Apollo answers NOT_FOUND with 200: its link then retries)."""
+
+    def __init__(self, code: str, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.code = code
         self.status_code = status_code

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import gc
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 #: Allocations (minus deallocations) between young collections; CPython's default is 700.
 GEN0_THRESHOLD = 50_000
 #: Young collections between middle ones, and middle ones between full ones (CPython:
@@ -33,3 +35,22 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(GEN0_THRESHOLD, GEN1_THRESHOLD, GEN2_THRESHOLD)
+
+
+def tuned_after_startup(app: ASGIApp) -> ASGIApp:
+    """``app``, calling :func:`tune_gc` once its lifespan has started (for ``bff serve``
+    only: a process that builds apps in tests keeps the collector's defaults)."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+
+        async def send_then_tune(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                tune_gc()
+
+        await app(scope, receive, send_then_tune)
+
+    return wrapped

@@ -1,7 +1,7 @@
 """Structured (JSON) logs, one object per line.
 
 Every line written while a request is handled carries its ``request_id``
-(:class:`~bff.observability.requestid.RequestIdFilter` on the handler). Secrets never
+(:class:`~bff.server.requestid.RequestIdFilter` on the handler). Secrets never
 reach the output: bearer/basic credentials, JWTs, signed-URL or credential query
 parameters and the path segments providers declare secret
 (:data:`~bff.providers.secret_paths.SECRET_PATHS`, e.g. Plugchoice's session token) are
@@ -23,8 +23,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
-from bff.observability.requestid import RequestIdFilter
 from bff.providers.secret_paths import SECRET_PATHS
+from bff.server.requestid import RequestIdFilter
 
 # uvicorn's ANSI copy of the message is noise in JSON.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {

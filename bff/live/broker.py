@@ -61,6 +61,7 @@ class RedisBroker:
     def __init__(
         self,
         redis: Redis,
+        url: str,
         *,
         key_of: KeyOf = by_channel,
         max_keys: int = 64,
@@ -71,6 +72,7 @@ class RedisBroker:
         client_name: str = "bff-pubsub",
     ) -> None:
         self._redis = redis
+        self._url = url
         self._key_of = key_of
         self._max_keys = max_keys
         self._backoff = (backoff_initial, backoff_max)
@@ -173,7 +175,7 @@ class RedisBroker:
     async def _run(self) -> None:
         delay = self._backoff[0]
         while True:
-            conn = dedicated_connection(self._redis, self._client_name)
+            conn = dedicated_connection(self._url, self._client_name)
             try:
                 await conn.connect()  # type: ignore[no-untyped-call]
             except (RedisError, OSError) as exc:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -53,6 +53,7 @@ class LiveHub:
         *,
         broker: Broker | None = None,
         store: SnapshotStore | None = None,
+        redis_url: str | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
@@ -61,6 +62,7 @@ class LiveHub:
         self.store = store or SnapshotStore(redis)
         self.broker: Broker = broker or RedisBroker(
             redis,
+            redis_url or settings.redis_url or "",
             key_of=message_key,
             max_keys=SUBSCRIBER_MAX_KEYS,
             backoff_max=settings.redis_reconnect_max_seconds,
@@ -176,22 +178,15 @@ class LiveHub:
         self,
         provider: Provider,
         session_id: str,
-        *,
-        initial: bool = True,
-        live: bool = True,
-        on_snapshot: Callable[[Snapshot], None] | None = None,
-    ) -> AsyncIterator[AsyncIterator[ChargingSession]]:
-        """The session's current snapshot (if any), then each newer one (see
-        :func:`~bff.live.watch.follow` for the keywords)."""
+    ) -> AsyncIterator[AsyncIterator[Snapshot]]:
+        """The session's current snapshot (if any), then each newer one."""
         keys = [session_key(provider, session_id)]
 
         async def read() -> list[Snapshot]:
             return [s for s in await self.store.get_snapshots(keys) if s is not None]
 
         async with self.broker.subscribe(session_channel(provider, session_id)) as sub:
-            updates = follow(
-                sub, read, since=None, initial=initial, live=live, on_snapshot=on_snapshot
-            )
+            updates = follow(sub, read, since=None)
             try:
                 yield updates
             finally:
@@ -201,11 +196,7 @@ class LiveHub:
     async def watch_driver(
         self,
         driver_id: str,
-        *,
-        initial: bool = True,
-        live: bool = True,
-        on_snapshot: Callable[[Snapshot], None] | None = None,
-    ) -> AsyncIterator[AsyncIterator[ChargingSession]]:
+    ) -> AsyncIterator[AsyncIterator[Snapshot]]:
         """The driver's live sessions now, then every newer state of any of their
         sessions (including one that ends or starts later)."""
 
@@ -213,14 +204,7 @@ class LiveHub:
             return await self.store.driver_snapshots(driver_id)
 
         async with self.broker.subscribe(driver_channel(driver_id)) as sub:
-            updates = follow(
-                sub,
-                read,
-                since=_now().timestamp(),
-                initial=initial,
-                live=live,
-                on_snapshot=on_snapshot,
-            )
+            updates = follow(sub, read, since=_now().timestamp())
             try:
                 yield updates
             finally:

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Final
 
-from bff.waiting import Flag
+from bff.server.waiting import Flag
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,8 @@ newer one (ordered by the provider's ``observed_at``, then the snapshot's versio
 :data:`~bff.live.subscription.RESYNC` (the broker reconnected, or a slow reader's buffer
 overflowed) the snapshots are read again, until Redis answers.
 
-Shared subscriptions split the two halves: one follower per distinct subscription reads
-only the channel (``initial=False``), and each subscriber reads its own catch-up
-(``live=False``); ``on_snapshot`` tells them which snapshot each session came from.
+Each yielded :class:`~bff.live.codec.Snapshot` carries what orders it (version,
+``observed_at``, ``changed_at``) and, from a published message, the session's record.
 """
 
 from __future__ import annotations
@@ -34,18 +33,10 @@ async def follow(
     sub: Subscription,
     read: Callable[[], Awaitable[list[Snapshot]]],
     since: float | None,
-    *,
-    initial: bool = True,
-    live: bool = True,
-    on_snapshot: Callable[[Snapshot], None] | None = None,
-) -> AsyncGenerator[ChargingSession, None]:
+) -> AsyncGenerator[Snapshot, None]:
     """Snapshots from ``read()``, then from the subscription, each newer than the last
     one sent for its session. With ``since``, a session first seen final is skipped
-    unless it changed after ``since`` (a driver's history is not news).
-
-    ``initial=False`` skips the first read (later re-reads after RESYNC still happen);
-    ``live=False`` stops after it. ``on_snapshot`` is called with the snapshot of each
-    session just before it is yielded."""
+    unless it changed after ``since`` (a driver's history is not news)."""
     sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
 
     def fresh(snap: Snapshot) -> bool:
@@ -67,19 +58,12 @@ async def follow(
         snaps = sorted(await read(), key=lambda x: x.changed_at)
         return [x for x in snaps if fresh(x)]
 
-    if initial:
-        for snap in await catch_up():
-            if on_snapshot is not None:
-                on_snapshot(snap)
-            yield snap.session
-    if not live:
-        return
+    for snap in await catch_up():
+        yield snap
     async for item in sub:
         if isinstance(item, Resync):
             for snap in await _retrying(catch_up, sub):
-                if on_snapshot is not None:
-                    on_snapshot(snap)
-                yield snap.session
+                yield snap
             continue
         try:
             snap = decode_snapshot(item.message)
@@ -87,9 +71,7 @@ async def follow(
             log.warning("undecodable message on %s", item.channel)
             continue
         if fresh(snap):
-            if on_snapshot is not None:
-                on_snapshot(snap)
-            yield snap.session
+            yield snap
 
 
 #: Waits between attempts to re-read the snapshots after a RESYNC while Redis fails.

@@ -1,11 +1,11 @@
 """What operators see: Prometheus metrics, request ids on logs and upstream calls.
 
 Nothing here imports Strawberry; the GraphQL side of the metrics lives in
-``bff.graphql.metrics``.
+``bff.graphql.engine.counting``.
 """
 
 from bff.observability.metrics import Metrics
-from bff.observability.requestid import (
+from bff.server.requestid import (
     REQUEST_ID_HEADER,
     RequestIdFilter,
     RequestIdMiddleware,

@@ -1,6 +1,6 @@
 """Provider calls: forward the request id and time every attempt.
 
-Installed as httpx event hooks on each provider's client when the services are built
+Installed as httpx event hooks on each provider's client when the resources are built
 (``observe_client``), so every request of that client is covered, OAuth token requests
 and retries included, and the adapters' own transports and proxy settings stay as they
 are. A response hook sees only attempts that got an answer; ``ProviderHttp`` reports the
@@ -19,7 +19,7 @@ import time
 import httpx
 
 from bff.observability.metrics import Metrics
-from bff.observability.requestid import REQUEST_ID_HEADER, current_request_id
+from bff.server.requestid import REQUEST_ID_HEADER, current_request_id
 
 log = logging.getLogger(__name__)
 

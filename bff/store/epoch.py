@@ -9,7 +9,7 @@ too. (A failover to a replica that lags by a few writes keeps the marker: that p
 loss is not seen here.)
 
 :func:`probe_persistence` reads whether Redis would survive a restart: AOF (``INFO
-persistence``, which managed Redis services answer), RDB snapshots (``CONFIG GET save``,
+persistence``, which managed Redis resources answer), RDB snapshots (``CONFIG GET save``,
 which some refuse: then unknown) and connected replicas (``INFO replication``).
 """
 
@@ -133,6 +133,6 @@ async def probe_persistence(redis: Redis) -> Persistence:
         got = await redis.config_get("save")
         if "save" in got:
             schedule = str(got["save"]).strip()
-    except ResponseError:  # managed services often refuse CONFIG
+    except ResponseError:  # managed resources often refuse CONFIG
         pass
     return Persistence(aof, schedule, replicas)

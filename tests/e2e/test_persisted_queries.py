@@ -15,7 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
-from bff.graphql.operations_file import operation_documents, read_operations_file
+from bff.graphql.engine.operations_file import operation_documents, read_operations_file
 from tests.conftest import FAST_ENV
 from tests.support import CONTRACT, GraphQLClient, Server, contract_operations
 

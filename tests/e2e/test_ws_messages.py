@@ -1,5 +1,5 @@
 """Bad websocket messages close the socket with graphql-transport-ws's 4400 and a reason
-(the server's receive loop is its own, see SharedSubscriptionsWSHandler.handle)."""
+(the server's receive loop: bff.graphql.transport.ws.GraphQLSocket)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def closed_with(server: Server, send: str | bytes) -> tuple[int | None, st
 
 
 async def test_a_message_that_is_not_json_closes_with_4400(server: Server) -> None:
-    assert await closed_with(server, "{not json") == (4400, "WebSocket message must be valid JSON")
+    assert await closed_with(server, "{not json") == (4400, "a message is not valid JSON")
 
 
 async def test_a_binary_message_closes_with_4400(server: Server) -> None:

@@ -60,7 +60,7 @@ def global_ids() -> st.SearchStrategy[str]:
 
 def test_fuzzed_operations_never_5xx_nor_leak(server: Server, figures: Figures) -> None:
     # IDs are opaque strings to the schema; half of ours decode, so the fuzzer gets past
-    # the ID check into the services and the providers.
+    # the ID check into the resources and the providers.
     schemathesis.graphql.scalar("ID", global_ids().map(nodes.String))
     schema = schemathesis.graphql.from_path(ROOT / "schema.graphql")
     operations = [r.ok() for r in schema.get_all_operations()]

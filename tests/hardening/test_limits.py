@@ -148,7 +148,8 @@ async def test_operations_per_socket_are_capped(prod: tuple[Server, Server],
                                       "payload": {"query": query}}))
         refused = await ws_message(ws)
         assert refused == {"id": "s3", "type": "error", "payload": [
-            {"message": "Subscription limit reached"}]}, refused
+            {"message": "Subscription limit reached",
+             "extensions": {"code": "TOO_MANY_OPERATIONS"}}]}, refused
         await ws.send(json.dumps({"id": "s0", "type": "complete"}))
         # A place is free again: the next subscribe runs (no error arrives for it).
         await ws.send(json.dumps({"id": "s4", "type": "subscribe",

@@ -65,10 +65,10 @@ def test_unexpected_errors_are_masked(
     driver = f"mask-{uuid.uuid4().hex[:6]}"
     headers = {"authorization": f"Bearer {server.token(driver)}"}
     session_id = ids.encode(ids.SESSION, Provider.PLUGSURFING, "x")
-    services = app_client.app.state.services  # type: ignore[attr-defined]
-    monkeypatch.setattr("bff.graphql.queries.nearby_chargers", fail)
-    monkeypatch.setattr("bff.service.actions.require_session", fail)
-    monkeypatch.setattr(services.hub, "watch_driver", failing_watch)
+    resources = app_client.app.state.resources  # type: ignore[attr-defined]
+    monkeypatch.setattr("bff.graphql.schema.queries.nearby_chargers", fail)
+    monkeypatch.setattr("bff.usecases.actions.require_session", fail)
+    monkeypatch.setattr(resources.hub, "watch_driver", failing_watch)
     checked = 0
     with caplog.at_level(logging.ERROR):
         r = app_client.post("/graphql", headers=headers, json={
@@ -100,7 +100,7 @@ def test_unexpected_errors_are_masked(
     assert SECRET in logged, "the details are in the log"
     # At ERROR with the traceback, where it is masked (not again by Strawberry's logger).
     told = [rec for rec in caplog.records if SECRET in f"{rec.getMessage()} {rec.exc_text}"]
-    assert {rec.name for rec in told} == {"bff.graphql.errors"}, [rec.name for rec in told]
+    assert {rec.name for rec in told} == {"bff.graphql.engine.errors"}, [rec.name for rec in told]
     assert all(rec.levelno == logging.ERROR and rec.exc_info for rec in told)
     figures(f"masked errors: {checked} failing paths (query, mutation, subscription) answered "
             f"INTERNAL_SERVER_ERROR with no internals")

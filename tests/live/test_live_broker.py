@@ -31,7 +31,7 @@ async def client(name: str) -> AsyncIterator[Redis]:
 
 @pytest.fixture
 async def broker(client: Redis, name: str) -> AsyncIterator[RedisBroker]:
-    b = RedisBroker(client, client_name=f"{name}-pubsub", max_keys=8)
+    b = RedisBroker(client, LIVE_REDIS_URL, client_name=f"{name}-pubsub", max_keys=8)
     await b.start()
     yield b
     await b.aclose()
@@ -125,7 +125,7 @@ async def test_a_reader_that_never_reads_stays_bounded(client: Redis, name: str)
     ch = f"{name}:flood"
     seen = 0
     # Every message about another session: nothing to conflate, so the buffer overflows.
-    broker = RedisBroker(client, key_of=lambda channel, message: message, max_keys=8)
+    broker = RedisBroker(client, LIVE_REDIS_URL, key_of=lambda channel, message: message, max_keys=8)
     await broker.start()
     async with broker.subscribe(ch) as idle, broker.subscribe(ch) as reader:
         for i in range(10_000):
@@ -175,7 +175,9 @@ def own_redis() -> Iterator[RedisProcess]:
 
 async def test_reconnects_and_tells_listeners_to_resync(own_redis: RedisProcess) -> None:
     client = Redis.from_url(own_redis.url)
-    broker = RedisBroker(client, backoff_initial=0.02, backoff_max=0.2, ping_interval=1)
+    broker = RedisBroker(
+        client, own_redis.url, backoff_initial=0.02, backoff_max=0.2, ping_interval=1
+    )
     await broker.start()
     try:
         async with broker.subscribe("a") as sub:
@@ -199,7 +201,9 @@ async def test_reconnects_and_tells_listeners_to_resync(own_redis: RedisProcess)
 async def test_subscribe_fails_cleanly_when_redis_stays_down() -> None:
     proc = RedisProcess()  # never started: nothing listens on its port
     client = Redis.from_url(proc.url)
-    broker = RedisBroker(client, backoff_initial=0.01, backoff_max=0.05, subscribe_timeout=0.3)
+    broker = RedisBroker(
+        client, proc.url, backoff_initial=0.01, backoff_max=0.05, subscribe_timeout=0.3
+    )
     await broker.start()
     try:
         with pytest.raises(RedisConnectionError):

@@ -43,9 +43,9 @@ async def hub(rds: Redis, adapter: FakeAdapter) -> AsyncIterator[LiveHub]:
     await h.aclose()
 
 
-async def next_of(updates: AsyncIterator[ChargingSession], within: float = 5) -> ChargingSession:
+async def next_of(updates: AsyncIterator[Snapshot], within: float = 5) -> ChargingSession:
     async with asyncio.timeout(within):
-        return await anext(updates)
+        return (await anext(updates)).session
 
 
 async def test_watch_sends_the_snapshot_then_only_newer_states(hub: LiveHub) -> None:
@@ -168,7 +168,7 @@ def own_redis() -> Iterator[RedisProcess]:
 async def test_a_watcher_catches_up_after_redis_restarts(own_redis: RedisProcess) -> None:
     client = Redis.from_url(own_redis.url)
     # A slow first retry, so the next state is published while the broker is away.
-    broker = RedisBroker(client, key_of=message_key, backoff_initial=1.0)
+    broker = RedisBroker(client, own_redis.url, key_of=message_key, backoff_initial=1.0)
     hub = LiveHub(live_settings(), client, SessionRecords(client), {}, broker=broker)
     await hub.start()
     try:
@@ -201,14 +201,18 @@ async def test_a_published_state_carries_the_record_as_it_was_written(
     records = SessionRecords(rds)
     record = SessionRecord(provider=P, session_id="s1", driver_id="d1", charger_id="c1")
     await records.save(record)
-    seen: list[Snapshot] = []
-    async with hub.watch_session(P, "s1", initial=False, on_snapshot=seen.append) as updates:
+    await hub.record(session(S.CHARGING, 5, wh=50), "d1")
+    async with hub.watch_session(P, "s1") as updates:
+        async with asyncio.timeout(5):
+            read = await anext(updates)  # the stored snapshot: its record is read apart
+        assert not read.carries_record
         await hub.record(session(S.CHARGING, 10, wh=100), "d1")
-        await next_of(updates)
+        async with asyncio.timeout(5):
+            first = await anext(updates)
         abandoned = record.model_copy(update={"abandoned_at": at(15)})
         await records.save(abandoned)
         await hub.record(session(S.CHARGING, 20, wh=200), "d1")
-        await next_of(updates)
-    first, second = seen
+        async with asyncio.timeout(5):
+            second = await anext(updates)
     assert first.carries_record and first.record == record
     assert second.carries_record and second.record == abandoned

@@ -29,20 +29,23 @@ async def test_a_redis_error_while_re_reading_does_not_end_the_follower(
         nonlocal reads
         reads += 1
         if reads == 1:
+            return []  # the first read: nothing stored yet
+        if reads == 2:
             raise RedisConnectionError("Redis went away for a moment")
         return [stored]
 
-    updates = watch.follow(sub, read, since=None, initial=False)
+    updates = watch.follow(sub, read, since=None)
     try:
         sub.resync()
         async with asyncio.timeout(5):
             first = await anext(updates)
-        assert reads == 2 and first.energy is not None and first.energy.watt_hours == 100
+        assert reads == 3 and first.session.energy is not None
+        assert first.session.energy.watt_hours == 100
         newer = Snapshot(session(S.CHARGING, 20, wh=200), 4, "d1", 2.0)
         sub.put("PLUGSURFING:s1", Event("ch", encode_snapshot(newer)))
         async with asyncio.timeout(5):
             second = await anext(updates)
-        assert second.energy is not None and second.energy.watt_hours == 200
+        assert second.session.energy is not None and second.session.energy.watt_hours == 200
     finally:
         await updates.aclose()
 
@@ -50,11 +53,17 @@ async def test_a_redis_error_while_re_reading_does_not_end_the_follower(
 async def test_a_closed_subscription_stops_the_retries() -> None:
     sub = Subscription(("ch",), 8)
 
+    reads = 0
+
     async def read() -> list[Snapshot]:
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            return []
         sub.close()
         raise RedisConnectionError("down")
 
-    updates = watch.follow(sub, read, since=None, initial=False)
+    updates = watch.follow(sub, read, since=None)
     sub.resync()
     async with asyncio.timeout(5):
         rest = [s async for s in updates]

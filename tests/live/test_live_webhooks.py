@@ -159,7 +159,7 @@ async def test_roaming_update_is_recorded_and_replays_change_nothing(
         assert r.status_code == 200
         snap = await hub.snapshot(Provider.ROAMING, "r1")
         assert snap is not None and (snap.status, snap.energy) == (S.CHARGING, Energy(1500))
-        first = await anext(updates)
+        first = (await anext(updates)).session
         assert first.energy == Energy(1500)
         # The same webhook-id again, even with a newer body correctly signed: a replay.
         newer = roaming_body("completed", 2.0, "08:20")
@@ -169,7 +169,7 @@ async def test_roaming_update_is_recorded_and_replays_change_nothing(
         # A new id goes through, and it is the next (not the replay) a subscriber sees.
         r = await http.post("/webhooks/roaming", content=newer, headers=signed(newer, "msg_2"))
         assert r.status_code == 200
-        nxt = await anext(updates)
+        nxt = (await anext(updates)).session
         assert nxt.status is S.COMPLETED
 
 

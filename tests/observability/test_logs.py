@@ -7,7 +7,7 @@ import logging
 import sys
 
 from bff.logs import JsonFormatter, configure_logging
-from bff.observability.requestid import RequestIdFilter, bind_request_id
+from bff.server.requestid import RequestIdFilter, bind_request_id
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkcml2ZXItMSJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
-from bff.observability.requestid import RequestIdFilter, RequestIdMiddleware, current_request_id
+from bff.server.requestid import RequestIdFilter, RequestIdMiddleware, current_request_id
 from tests.observability.scrape import parse, value
 
 

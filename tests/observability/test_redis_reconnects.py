@@ -38,9 +38,9 @@ def own_server(redis_url: str) -> Iterator[Server]:
     srv.stop()
 
 
-async def test_a_broker_reconnect_is_counted(redis: Redis) -> None:
+async def test_a_broker_reconnect_is_counted(redis: Redis, redis_url: str) -> None:
     name = f"bff-test-{uuid.uuid4().hex[:8]}"
-    broker = RedisBroker(redis, client_name=name, backoff_initial=0.01)
+    broker = RedisBroker(redis, redis_url, client_name=name, backoff_initial=0.01)
     metrics = Metrics()
     metrics.count_redis_reconnects(lambda: broker.reconnects)
     await broker.start()

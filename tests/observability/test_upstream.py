@@ -8,9 +8,9 @@ import pytest
 
 from bff.errors import ProviderUnavailable
 from bff.observability.metrics import Metrics
-from bff.observability.requestid import bind_request_id
 from bff.observability.upstream import observe_client
 from bff.providers.http import ProviderHttp
+from bff.server.requestid import bind_request_id
 from tests.observability.scrape import parse, value
 
 

@@ -1,0 +1,141 @@
+"""Running an operation on graphql-core's public executor: a query or mutation once, a
+subscription's source stream with each event executed once (its compiled plan when it
+has one, else graphql-core)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
+from typing import Any, cast
+
+import strawberry
+from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
+from graphql.execution import Executor, create_source_event_stream
+
+from bff.errors import BFFError
+from bff.graphql.engine.counting import Counting
+from bff.graphql.engine.errors import formatted, shape
+from bff.graphql.engine.feeds import Results
+from bff.graphql.engine.marks import Marked, live_mark
+from bff.graphql.engine.plans import FALLBACK, Plan, compile_subscription
+from bff.graphql.engine.request import Prepared
+from bff.seams.strawberry import graphql_schema
+
+#: Compiled plans kept, by document (documents are few; this bounds a flood of new ones).
+PLANS_MAX = 256
+
+
+def dumps(payload: object) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+class Execution:
+    """How operations of one schema run."""
+
+    def __init__(
+        self, schema: strawberry.Schema, hide_suggestions: bool, counting: Counting
+    ) -> None:
+        self.schema = schema
+        self.graphql = graphql_schema(schema)
+        self.hide_suggestions = hide_suggestions
+        self.counting = counting
+        self._plans: dict[int, tuple[OperationDefinitionNode, Plan | None]] = {}
+
+    def executor(self, prepared: Prepared, context: Any, root: Any = None) -> Any:
+        """graphql-core's executor for the operation, or its request errors (variables
+        that do not coerce: the client's input, ``BAD_USER_INPUT``)."""
+        built = Executor.build(
+            self.graphql,
+            prepared.document,
+            root_value=root,
+            context_value=context,
+            raw_variable_values=prepared.variables,
+            operation_name=prepared.name,
+            hide_suggestions=self.hide_suggestions,
+        )
+        if isinstance(built, list):
+            return [_user_input(e) for e in built]
+        return built
+
+    async def results(self, prepared: Prepared, context: Any) -> Results:
+        """A feed's results: the subscription's source stream, each event executed once."""
+        executor = self.executor(prepared, context)
+        if isinstance(executor, list):
+            yield None, self._failure(executor)
+            return
+        opened: Any = create_source_event_stream(executor)
+        if executor.is_awaitable(opened):
+            opened = await opened
+        if isinstance(opened, ExecutionResult):
+            yield None, self._failure(opened.errors or [])
+            return
+        source = cast(AsyncIterator[Any], opened)
+        plan = self.plan(prepared)
+        order = 0
+        try:
+            async with aclosing(source):  # type: ignore[type-var]
+                async for event in source:
+                    order += 1
+                    marked = live_mark(event) or Marked("", (order,), time.time())
+                    data = plan(event) if plan is not None else FALLBACK
+                    if data is not FALLBACK:
+                        yield marked, dumps({"data": data})
+                        continue
+                    yield marked, await self._event(prepared, context, event)
+        except GraphQLError as exc:
+            yield None, self._failure([exc])
+        except BFFError as exc:
+            yield None, self._failure([GraphQLError(exc.message, original_error=exc)])
+        except Exception as exc:  # shaped and masked, as any resolver error
+            yield None, self._failure([GraphQLError(str(exc), original_error=exc)])
+
+    async def _event(self, prepared: Prepared, context: Any, event: Any) -> str:
+        """One event the plan does not cover, through graphql-core (its own executor:
+        nothing it memoizes outlives the event)."""
+        executor = self.executor(prepared, context, root=event)
+        outcome: Any = (
+            executor.execute_operation(False)
+            if not isinstance(executor, list)
+            else (ExecutionResult(None, executor))
+        )
+        if not isinstance(executor, list) and executor.is_awaitable(outcome):
+            outcome = await outcome
+        result = cast(ExecutionResult, outcome)
+        payload: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            shaped = [shape(e) for e in result.errors]
+            self.counting.errors(shaped)
+            payload["errors"] = formatted(shaped)
+        return dumps(payload)
+
+    def _failure(self, errors: Sequence[GraphQLError]) -> str:
+        shaped = [shape(e) for e in errors]
+        self.counting.errors(shaped)
+        return dumps({"data": None, "errors": formatted(shaped)})
+
+    def plan(self, prepared: Prepared) -> Plan | None:
+        op = prepared.operation
+        entry = self._plans.get(id(op))
+        if entry is not None and entry[0] is op:
+            return entry[1]
+        fragments = {
+            d.name.value: d
+            for d in prepared.document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        plan = compile_subscription(self.schema, op, fragments)
+        if len(self._plans) >= PLANS_MAX:
+            self._plans.clear()
+        self._plans[id(op)] = (op, plan)
+        return plan
+
+
+def _user_input(error: GraphQLError) -> GraphQLError:
+    if error.extensions and "code" in error.extensions:
+        return error
+    return GraphQLError(
+        error.message, error.nodes, error.source, error.positions, error.path,
+        error.original_error, {**(error.extensions or {}), "code": "BAD_USER_INPUT"},
+    )  # fmt: skip

@@ -1,0 +1,26 @@
+"""The schema: Strawberry types and resolvers (the engine executes it)."""
+
+from __future__ import annotations
+
+import strawberry
+
+from bff.graphql.schema.mutations.sessions import Mutation
+from bff.graphql.schema.queries import Query
+from bff.graphql.schema.subscriptions import Subscription
+from bff.graphql.schema.types.charger import Charger, Connector
+from bff.graphql.schema.types.session import ChargingSession
+from bff.settings import Settings
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    del settings  # the schema is the same for every configuration
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[ChargingSession, Charger, Connector],
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

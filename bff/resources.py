@@ -1,0 +1,137 @@
+"""The shared resources of one BFF process, built in the app's lifespan and passed in.
+
+Nothing here is a module-level global: :func:`open_resources` builds everything from
+:class:`~bff.settings.Settings` and closes it in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+
+from bff.auth import DriverAuth
+from bff.domain.model import Provider
+from bff.live.hub import LiveHub
+from bff.observability.metrics import Metrics
+from bff.observability.upstream import observe_client
+from bff.providers.base import ProviderAdapter
+from bff.providers.plugchoice.adapter import build_plugchoice_adapter
+from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
+from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.redis_embedded import EmbeddedRedis
+from bff.settings import Settings
+from bff.store.records import SessionRecords
+from bff.usecases.charger_cache import ChargerCache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    redis: Redis
+    records: SessionRecords
+    adapters: dict[Provider, ProviderAdapter]
+    hub: LiveHub
+    auth: DriverAuth
+    chargers: ChargerCache  # chargers by id, briefly kept (``charger_cache_seconds``)
+
+    def adapter(self, provider: Provider) -> ProviderAdapter | None:
+        return self.adapters.get(provider)
+
+
+def provider_urls(settings: Settings) -> dict[Provider, str]:
+    """Where each provider lives: the sandbox (ours or a shared one) or the configured URLs."""
+    if settings.providers == "sandbox":
+        base = (settings.sandbox_url or f"{settings.own_url()}/_sandbox").rstrip("/")
+        return {
+            Provider.PLUGSURFING: f"{base}/plugsurfing",
+            Provider.PLUGCHOICE: f"{base}/plugchoice",
+            Provider.ROAMING: f"{base}/roaming",
+        }
+    urls = {
+        Provider.PLUGSURFING: settings.plugsurfing_url,
+        Provider.PLUGCHOICE: settings.plugchoice_url,
+        Provider.ROAMING: settings.roaming_url,
+    }
+    return {p: u for p, u in urls.items() if u}
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
+    """The configured Redis, or an embedded redis-server when no URL is set, and its URL."""
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if not url:
+        embedded = EmbeddedRedis(settings.redis_data_dir)
+        await embedded.start()
+        url = embedded.url
+    # A small blocking pool: commands wait for a free connection instead of opening more,
+    # so a process holds pool size + 1 pub/sub connection whatever the load. Named per
+    # process so operators (and tests) can count this process's connections.
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_pool_size,
+        timeout=10,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=15,
+        client_name=f"bff:{os.getpid()}",
+        # A pooled connection from before a Redis restart fails its next command; one
+        # quick retry on a fresh connection instead of an error (redis-py's pool from a
+        # URL retries nothing by default).
+        retry=Retry(ExponentialBackoff(cap=0.25, base=0.02), 2),
+    )
+    redis = Redis(connection_pool=pool)
+    try:
+        yield redis, url
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+@asynccontextmanager
+async def open_resources(
+    settings: Settings, metrics: Metrics | None = None
+) -> AsyncIterator[Resources]:
+    builders: dict[Provider, Callable[[str, Settings], tuple[ProviderAdapter, httpx.AsyncClient]]]
+    builders = {
+        Provider.PLUGSURFING: build_plugsurfing_adapter,
+        Provider.PLUGCHOICE: build_plugchoice_adapter,
+        Provider.ROAMING: build_roaming_adapter,
+    }
+    async with AsyncExitStack() as stack:
+        redis, redis_url = await stack.enter_async_context(open_redis(settings))
+        adapters: dict[Provider, ProviderAdapter] = {}
+        enabled = {p.upper() for p in settings.enabled_providers}
+        for provider, url in provider_urls(settings).items():
+            if provider.value not in enabled:
+                continue
+            adapter, client = builders[provider](url, settings)
+            # Request ids to the provider; latency and errors to ``metrics``.
+            observe_client(client, provider.value, metrics)
+            stack.push_async_callback(_close_client, client)
+            adapters[provider] = adapter
+        records = SessionRecords(redis)
+        hub = LiveHub(settings, redis, records, adapters, redis_url=redis_url)
+        await hub.start()
+        stack.push_async_callback(hub.aclose)
+        auth = DriverAuth.from_settings(settings)
+        stack.push_async_callback(auth.aclose)
+        chargers = ChargerCache(
+            adapters, settings.charger_cache_seconds, settings.charger_cache_size
+        )
+        yield Resources(settings, redis, records, adapters, hub, auth, chargers)
+
+
+async def _close_client(client: httpx.AsyncClient) -> None:
+    await client.aclose()

@@ -1,0 +1,52 @@
+"""Shared limits in Redis (all replicas): connector cooldowns and per-driver rate limits."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from redis.asyncio import Redis
+
+from bff.errors import RateLimited
+from bff.usecases.outcomes import ConnectorCoolingDown
+
+
+async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:
+    """Claim the connector for ``seconds``, or raise ConnectorCoolingDown with the rest."""
+    ms = max(1, int(seconds * 1000))
+    if await redis.set(f"cooldown:{key}", str(time.time()), nx=True, px=ms):
+        return
+    left = await redis.pttl(f"cooldown:{key}")
+    raise ConnectorCoolingDown(max(1, math.ceil(left / 1000)) if left > 0 else 1)
+
+
+async def release_cooldown(redis: Redis, key: str) -> None:
+    await redis.delete(f"cooldown:{key}")
+
+
+# GCRA (a leaky bucket as one timestamp): ``tat`` is when the driver's bucket is empty
+# again. Each action adds ``interval``; an action is refused while that would put ``tat``
+# more than ``burst`` intervals ahead of now. Redis's clock, so replicas agree; no
+# window edges, so no double burst at a minute boundary. Returns ms to wait, 0 if taken.
+_GCRA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - burst * interval
+if now < allow_at then return allow_at - now end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+return 0
+"""
+
+
+async def check_driver_rate(redis: Redis, driver_id: str, per_minute: int) -> None:
+    """``per_minute`` mutations a minute per driver, shared by all replicas; a burst of
+    up to ``per_minute`` at once. Raises RateLimited with the seconds until the next."""
+    interval_ms = 60_000 / max(1, per_minute)
+    wait_ms = await redis.eval(_GCRA, 1, f"rl:mut:{driver_id}", interval_ms, max(1, per_minute))
+    if int(wait_ms) > 0:
+        raise RateLimited("too many actions; slow down", max(1, math.ceil(int(wait_ms) / 1000)))
