@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
-from typing import Any, cast
+from types import CoroutineType
+from typing import Any, TypeGuard, cast
 
 import strawberry
 from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
@@ -25,6 +26,20 @@ from bff.seams.strawberry import graphql_schema
 
 #: Compiled plans kept, by document (documents are few; this bounds a flood of new ones).
 PLANS_MAX = 256
+
+
+#: Values a resolver returns that are never awaitable: graphql-core asks of every field.
+_PLAIN: frozenset[type] = frozenset(
+    {str, int, float, bool, type(None), list, tuple, dict, set, frozenset, bytes}
+)
+
+
+def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
+    """graphql-core's ``is_awaitable`` with a fast path for the plain values most fields
+    return (a history page asks it a few thousand times)."""
+    return type(value) not in _PLAIN and (
+        isinstance(value, CoroutineType) or hasattr(value, "__await__")
+    )
 
 
 def dumps(payload: object) -> str:
@@ -54,6 +69,7 @@ class Execution:
             raw_variable_values=prepared.variables,
             operation_name=prepared.name,
             hide_suggestions=self.hide_suggestions,
+            is_awaitable=is_awaitable,
         )
         if isinstance(built, list):
             return [_user_input(e) for e in built]
