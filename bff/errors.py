@@ -5,6 +5,9 @@
      ├── NotFound                   unknown id, or another driver's (never says which)
      ├── InvalidInput               bad argument; ``field`` names it
      ├── RateLimited                too many requests; ``retry_after_seconds``
+     ├── driver actions that did not happen (each a typed member of a mutation's union):
+     │    ConnectorCoolingDown, ChargerNotRemoteCapable, ConnectorUnavailable,
+     │    SessionNotStoppable, SessionNotAbandonable, PaymentNotRetryable, NotSupported
      ├── BadRequest                 a body or message the endpoint cannot read (4xx)
      ├── PersistedQueryRefused      an APQ request we do not run; its own code and status
      ├── WebhookRejected            a webhook we refuse (4xx); nothing recorded
@@ -123,3 +126,46 @@ class PersistedQueryRefused(BFFError):
         super().__init__(message)
         self.code = code
         self.status_code = status_code
+
+
+# -- why a driver action did not happen --------------------------------------------
+
+
+class ConnectorCoolingDown(BFFError):
+    code = "CONNECTOR_COOLING_DOWN"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(f"this connector was just started; try again in {retry_after_seconds} s")
+        self.retry_after_seconds = retry_after_seconds
+
+
+class ChargerNotRemoteCapable(BFFError):
+    code = "CHARGER_NOT_REMOTE_CAPABLE"
+
+
+class ConnectorUnavailable(BFFError):
+    code = "CONNECTOR_UNAVAILABLE"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class SessionNotStoppable(BFFError):
+    code = "SESSION_NOT_STOPPABLE"
+
+    def __init__(self, message: str, owned: object) -> None:
+        super().__init__(message)
+        self.owned = owned  # the OwnedSession, shown to the driver with the reason
+
+
+class SessionNotAbandonable(BFFError):
+    code = "SESSION_NOT_ABANDONABLE"
+
+
+class PaymentNotRetryable(BFFError):
+    code = "PAYMENT_NOT_RETRYABLE"
+
+
+class NotSupported(BFFError):
+    code = "NOT_SUPPORTED"

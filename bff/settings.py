@@ -44,7 +44,6 @@ class Settings(BaseSettings):
     # Providers: "sandbox" runs the bundled simulators; "live" uses the URLs below.
     providers: Literal["sandbox", "live"] = "sandbox"
     enabled_providers: list[str] = ["PLUGSURFING", "PLUGCHOICE", "ROAMING"]
-    sandbox_port: int = 0  # 0: serve the sandboxes on the BFF's own port under /_sandbox
     sandbox_url: str | None = None  # an already running sandbox server (shared by replicas)
     sandbox_speed: float = 1.0
     sandbox_chaos: float = 0.0  # probability of duplicate/reordered/dropped webhooks
@@ -106,7 +105,6 @@ class Settings(BaseSettings):
     #: compressing it costs CPU per socket per update (the same update to 5,000 sockets is
     #: compressed 5,000 times) and a compressor per socket (tens of KB of memory each).
     ws_compression: bool = False
-    subscriber_buffer: int = 1
     redis_reconnect_max_seconds: float = 1.0  # pub/sub reconnect backoff ceiling
     #: How often each replica checks that Redis still holds what it wrote (the
     #: ``bff:epoch`` marker) and refreshes its in-process list of live sessions.

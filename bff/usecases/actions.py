@@ -14,20 +14,18 @@ from bff.domain.model import (
 )
 from bff.errors import (
     NotFound,
+    NotSupported,
+    PaymentNotRetryable,
     ProviderNotFound,
     ProviderRateLimited,
     ProviderRejected,
     RateLimited,
+    SessionNotAbandonable,
+    SessionNotStoppable,
 )
 from bff.providers.base import SessionRef
 from bff.resources import Resources
 from bff.usecases.limits import check_driver_rate
-from bff.usecases.outcomes import (
-    NotSupported,
-    PaymentNotRetryable,
-    SessionNotAbandonable,
-    SessionNotStoppable,
-)
 from bff.usecases.profiles import profile_to_record, validate_profile
 from bff.usecases.sessions import OwnedSession, require_session
 

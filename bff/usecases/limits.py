@@ -7,8 +7,7 @@ import time
 
 from redis.asyncio import Redis
 
-from bff.errors import RateLimited
-from bff.usecases.outcomes import ConnectorCoolingDown
+from bff.errors import ConnectorCoolingDown, RateLimited
 
 
 async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:

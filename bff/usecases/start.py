@@ -11,6 +11,8 @@ import re
 from bff import ids
 from bff.domain.model import PaymentStatus, Provider
 from bff.errors import (
+    ChargerNotRemoteCapable,
+    ConnectorUnavailable,
     InvalidInput,
     NotFound,
     ProviderRateLimited,
@@ -21,7 +23,6 @@ from bff.providers.base import StartRequest
 from bff.resources import Resources
 from bff.store.records import SessionRecord
 from bff.usecases.limits import check_driver_rate, release_cooldown, take_cooldown
-from bff.usecases.outcomes import ChargerNotRemoteCapable, ConnectorUnavailable
 from bff.usecases.sessions import OwnedSession, require_session
 
 log = logging.getLogger(__name__)

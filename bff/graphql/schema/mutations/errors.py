@@ -7,7 +7,6 @@ import strawberry
 from bff import errors as e
 from bff.graphql.schema.types.common import Provider
 from bff.graphql.schema.types.session import ChargingSession
-from bff.usecases import outcomes as o
 
 
 @strawberry.type
@@ -101,18 +100,18 @@ def typed_error(exc: Exception) -> Typed:
                 message=f"{exc.provider} is unavailable, try again shortly",
                 provider=P(exc.provider),
             )
-        case o.NotSupported():
+        case e.NotSupported():
             return NotSupported(message=exc.message)
-        case o.ConnectorCoolingDown():
+        case e.ConnectorCoolingDown():
             return ConnectorCoolingDown(
                 message=exc.message, retry_after_seconds=exc.retry_after_seconds
             )
-        case o.ChargerNotRemoteCapable():
+        case e.ChargerNotRemoteCapable():
             return ChargerNotRemoteCapable(message=exc.message)
-        case o.ConnectorUnavailable():
+        case e.ConnectorUnavailable():
             return ConnectorUnavailable(message=exc.message, reason=exc.reason)
-        case o.SessionNotAbandonable():
+        case e.SessionNotAbandonable():
             return SessionNotAbandonable(message=exc.message)
-        case o.PaymentNotRetryable():
+        case e.PaymentNotRetryable():
             return PaymentNotRetryable(message=exc.message)
     raise exc

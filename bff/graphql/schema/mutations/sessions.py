@@ -10,7 +10,7 @@ import strawberry
 
 from bff.domain import model
 from bff.domain.model import PaymentStatus
-from bff.errors import BFFError
+from bff.errors import BFFError, SessionNotStoppable
 from bff.graphql.schema.context import Info
 from bff.graphql.schema.mutations.errors import (
     ChargerNotRemoteCapable,
@@ -30,7 +30,7 @@ from bff.graphql.schema.mutations.errors import (
 from bff.graphql.schema.types.common import Money
 from bff.graphql.schema.types.session import ChargingSession
 from bff.resources import Resources
-from bff.usecases import actions, outcomes
+from bff.usecases import actions
 from bff.usecases.sessions import OwnedSession
 from bff.usecases.start import start_session
 
@@ -217,7 +217,7 @@ class Mutation:
         driver = info.context.driver_id()
         try:
             owned = await actions.stop_session(info.context.resources, driver, str(id))
-        except outcomes.SessionNotStoppable as exc:
+        except SessionNotStoppable as exc:
             assert isinstance(exc.owned, OwnedSession)
             return SessionNotStoppable(message=exc.message, session=_view(info, exc.owned))
         except BFFError as exc:
