@@ -8,9 +8,10 @@ from typing import Annotated, TypeVar
 
 import strawberry
 
+from bff import errors as e
 from bff.domain import model
 from bff.domain.model import PaymentStatus
-from bff.errors import BFFError, SessionNotStoppable
+from bff.errors import BFFError
 from bff.graphql.schema.context import Info
 from bff.graphql.schema.mutations.errors import (
     ChargerNotRemoteCapable,
@@ -217,7 +218,7 @@ class Mutation:
         driver = info.context.driver_id()
         try:
             owned = await actions.stop_session(info.context.resources, driver, str(id))
-        except SessionNotStoppable as exc:
+        except e.SessionNotStoppable as exc:
             assert isinstance(exc.owned, OwnedSession)
             return SessionNotStoppable(message=exc.message, session=_view(info, exc.owned))
         except BFFError as exc:
