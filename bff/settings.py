@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     poll_budgets: dict[Provider, int] = Field(default_factory=dict)
     poll_lease_seconds: float = 15.0
     ws_ping_interval_seconds: float = 20.0
+    #: A websocket that sends no ``connection_init`` within this is closed (4408).
+    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
     #: permessage-deflate on GraphQL websockets. Off: a live update is ~1 KB of JSON, and
     #: compressing it costs CPU per socket per update (the same update to 5,000 sockets is
     #: compressed 5,000 times) and a compressor per socket (tens of KB of memory each).

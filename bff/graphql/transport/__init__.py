@@ -52,6 +52,7 @@ class GraphQLEndpoint:
             allowed_origins=tuple(settings.allowed_origins),
             max_operations=settings.max_operations_per_socket,
             max_query_bytes=settings.max_query_bytes,
+            init_timeout=settings.ws_init_timeout_seconds,
         )
 
     def routes(self) -> list[BaseRoute]:

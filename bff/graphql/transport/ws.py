@@ -79,7 +79,7 @@ class GraphQLSocket:
             RAW_SEND
         )
         self._initialised = self._acked = self._closed = False
-        self._init_timer: asyncio.TimerHandle | asyncio.Handle | None = None
+        self._init_timer: asyncio.TimerHandle | None = None
         self._closer: asyncio.Future[None] | None = None
 
     # -- the socket's life ------------------------------------------------------------
@@ -125,11 +125,8 @@ class GraphQLSocket:
     def _init_timed_out(self) -> None:
         self._init_timer = None
         if not self._initialised and not self._closed:
-            self._init_timer = asyncio.get_running_loop().call_soon(self._close_for_timeout)
-
-    def _close_for_timeout(self) -> None:
-        closing = self.close(p.INIT_TIMEOUT, "Connection initialisation timeout")
-        self._closer = asyncio.ensure_future(closing)
+            closing = self.close(p.INIT_TIMEOUT, "Connection initialisation timeout")
+            self._closer = asyncio.ensure_future(closing)
 
     @property
     def open(self) -> bool:
