@@ -38,6 +38,7 @@ from bff.live.livecopy import Key, LiveCopy
 from bff.live.loss_event import UNRESOLVED, LossEvent, by_provider
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
+from bff.store import keys
 from bff.store.epoch import (
     Epoch,
     Persistence,
@@ -46,7 +47,7 @@ from bff.store.epoch import (
     probe_persistence,
     read_epoch,
 )
-from bff.store.records import SessionRecord, SessionRecords, session_key
+from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +201,9 @@ class RedisLossWatch:
             waiting = [k for k, s in event.states.items() if s in UNRESOLVED]
             if not waiting:
                 continue
-            keys = [session_key(*k) for k in waiting]
-            records = await self.records.get_many(keys)
-            snaps = await self.store.get_snapshots(keys)
+            sessions = [keys.session_key(*k) for k in waiting]
+            records = await self.records.get_many(sessions)
+            snaps = await self.store.get_snapshots(sessions)
             back = [
                 k
                 for k, rec, snap in zip(waiting, records, snaps, strict=True)

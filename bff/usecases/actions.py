@@ -10,6 +10,7 @@ from bff.domain.model import (
     ChargingProfile,
     PaymentStatus,
     Provider,
+    SessionRef,
     SessionStatus,
 )
 from bff.errors import (
@@ -19,7 +20,6 @@ from bff.errors import (
     ProviderRejected,
     RateLimited,
 )
-from bff.providers.base import SessionRef
 from bff.resources import Resources
 from bff.usecases.limits import check_driver_rate
 from bff.usecases.outcomes import (
