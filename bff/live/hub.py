@@ -182,12 +182,12 @@ class LiveHub:
         session_id: str,
     ) -> AsyncIterator[AsyncIterator[Snapshot]]:
         """The session's current snapshot (if any), then each newer one."""
-        session = keys.session_key(provider, session_id)
-
         async def read() -> list[Snapshot]:
-            return [s for s in await self.store.get_snapshots([session]) if s is not None]
+            found = await self.store.get_snapshots([(provider, session_id)])
+            return [s for s in found if s is not None]
 
-        async with self.broker.subscribe(keys.session_channel(session)) as sub:
+        channel = keys.session_channel(keys.session_key(provider, session_id))
+        async with self.broker.subscribe(channel) as sub:
             updates = follow(sub, read, since=None)
             try:
                 yield updates

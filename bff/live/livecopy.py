@@ -79,7 +79,7 @@ class LiveCopy:
         wanted = [k for k in live if self.sessions.get(k) is None]
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i : i + CHUNK]
-            found = await self.records.get_many([keys.session_key(p, sid) for p, sid in part])
+            found = await self.records.get_many(part)
             self.sessions.update(zip(part, found, strict=True))
 
     def counts(self) -> dict[str, int]:

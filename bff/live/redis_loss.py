@@ -38,7 +38,6 @@ from bff.live.livecopy import Key, LiveCopy
 from bff.live.loss_event import UNRESOLVED, LossEvent, by_provider
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
-from bff.store import keys
 from bff.store.epoch import (
     Epoch,
     Persistence,
@@ -201,9 +200,8 @@ class RedisLossWatch:
             waiting = [k for k, s in event.states.items() if s in UNRESOLVED]
             if not waiting:
                 continue
-            sessions = [keys.session_key(*k) for k in waiting]
-            records = await self.records.get_many(sessions)
-            snaps = await self.store.get_snapshots(sessions)
+            records = await self.records.get_many(waiting)
+            snaps = await self.store.get_snapshots(waiting)
             back = [
                 k
                 for k, rec, snap in zip(waiting, records, snaps, strict=True)

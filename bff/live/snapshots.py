@@ -86,15 +86,23 @@ class SnapshotStore:
         snap = await self.get_snapshot(provider, session_id)
         return snap.session if snap else None
 
-    async def get_many(self, sessions: Sequence[str]) -> list[ChargingSession | None]:
-        """Sessions by :func:`~bff.store.keys.session_key`, in key order (None where absent)."""
+    async def get_many(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[ChargingSession | None]:
+        """Sessions by ``(provider, session id)``, in that order (None where absent)."""
         return [s.session if s else None for s in await self.get_snapshots(sessions)]
 
     async def get_snapshot(self, provider: Provider, session_id: str) -> Snapshot | None:
         raw = await self._gets.get(keys.snapshot(keys.session_key(provider, session_id)))
         return decode_snapshot(raw) if raw else None
 
-    async def get_snapshots(self, sessions: Sequence[str]) -> list[Snapshot | None]:
+    async def get_snapshots(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[Snapshot | None]:
+        return await self._read([keys.session_key(*s) for s in sessions])
+
+    async def _read(self, sessions: Sequence[str]) -> list[Snapshot | None]:
+        """Snapshots by :func:`~bff.store.keys.session_key` (one MGET)."""
         if not sessions:
             return []
         raws = await self.redis.mget([keys.snapshot(k) for k in sessions])
@@ -103,7 +111,7 @@ class SnapshotStore:
     async def driver_snapshots(self, driver_id: str) -> list[Snapshot]:
         """Snapshots of the driver's sessions written in the last two days."""
         members = await self.redis.zrange(keys.driver_snapshots(driver_id), 0, -1)
-        snaps = await self.get_snapshots([as_str(k) for k in members])
+        snaps = await self._read([as_str(k) for k in members])
         return [s for s in snaps if s is not None]
 
     async def apply(

@@ -1,9 +1,17 @@
-"""What every webhook parser reads of the HTTP request before its body: headers by name,
-and whether the body is declared as JSON."""
+"""What every webhook parser reads of the HTTP request: headers by name, and a body
+declared as JSON read into the provider's model."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bff.errors import WebhookRejected
+from bff.providers.invalid import rejected_body
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -26,3 +34,14 @@ def is_json(content_type: str | None) -> bool:
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
     )
+
+
+def json_body(headers: Mapping[str, str], body: bytes, model: type[M]) -> M:
+    """The body as ``model``: 415 unless declared as JSON (:func:`is_json`), 400 naming
+    the first bad field (never its value)."""
+    if not is_json(header(headers, "content-type")):
+        raise WebhookRejected(415, "webhook body must be application/json")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise rejected_body(exc) from None

@@ -9,6 +9,7 @@ and the ownership check.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
@@ -77,10 +78,13 @@ class SessionRecords:
         raw = await self._gets.get(keys.record(keys.session_key(provider, session_id)))
         return SessionRecord.model_validate_json(raw) if raw else None
 
-    async def get_many(self, sessions: list[str]) -> list[SessionRecord | None]:
+    async def get_many(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[SessionRecord | None]:
+        """Records of ``(provider, session id)`` in that order (None where absent)."""
         if not sessions:
             return []
-        raws = await self.redis.mget([keys.record(k) for k in sessions])
+        raws = await self.redis.mget([keys.record(keys.session_key(*s)) for s in sessions])
         return [SessionRecord.model_validate_json(r) if r else None for r in raws]
 
     async def driver_keys(

@@ -117,15 +117,7 @@ class PlugsurfingClient:
 
     async def stop_session(self, user_id: str, session_id: str) -> SessionModel | None:
         """The session after the stop request, or None when the answer has no body."""
-        response = await self.http.request(
-            "POST",
-            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/stop",
-            idempotent=False,
-            ok_statuses=_EXPLAINED,
-        )
-        if response.status_code in _EXPLAINED:
-            raise _error(response)
-        return self.http.parse(SessionModel, response) if response.content.strip() else None
+        return await self._act(user_id, session_id, "stop")
 
     async def get_session(self, user_id: str, session_id: str) -> SessionModel:
         response = await self.http.request(
@@ -173,9 +165,14 @@ class PlugsurfingClient:
         return self.http.parse(ReceiptModel, response)
 
     async def retry_payment(self, user_id: str, session_id: str) -> SessionModel | None:
+        return await self._act(user_id, session_id, "retry-payment")
+
+    async def _act(self, user_id: str, session_id: str, action: str) -> SessionModel | None:
+        """``POST .../sessions/{id}/{action}``: the session after it, or None when the
+        answer has no body; an explained refusal raises its error."""
         response = await self.http.request(
             "POST",
-            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/retry-payment",
+            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/{action}",
             idempotent=False,
             ok_statuses=_EXPLAINED,
         )

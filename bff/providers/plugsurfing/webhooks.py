@@ -12,14 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from bff.errors import WebhookRejected
 from bff.providers.base import RefetchSession
-from bff.providers.invalid import rejected_body
 from bff.providers.plugsurfing.constants import KNOWN_EVENTS
 from bff.providers.plugsurfing.schemas import WebhookBody
-from bff.providers.webhook_http import header, is_json
+from bff.providers.webhook_http import header, json_body
 from bff.settings import Settings
 
 
@@ -50,12 +47,7 @@ def parse_plugsurfing_webhook(
         or not hmac.compare_digest(got.encode("utf-8"), expected_auth.encode("utf-8"))
     ):
         raise WebhookRejected(401, "bad or missing Authorization")
-    if not is_json(header(headers, "content-type")):
-        raise WebhookRejected(415, "webhook body must be application/json")
-    try:
-        parsed = WebhookBody.model_validate_json(body)
-    except ValidationError as exc:
-        raise rejected_body(exc) from None
+    parsed = json_body(headers, body, WebhookBody)
     return PlugsurfingPrompt(
         event=parsed.event,
         known=parsed.event in KNOWN_EVENTS,

@@ -21,16 +21,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
-
 from bff.domain.model import ChargingSession
 from bff.domain.money import InvalidAmount
 from bff.errors import WebhookRejected
 from bff.providers.base import SessionState
-from bff.providers.invalid import rejected_body
 from bff.providers.roaming.mappers import session_from_status
 from bff.providers.roaming.schemas import WebhookBody, WebhookSessionData
-from bff.providers.webhook_http import header, is_json
+from bff.providers.webhook_http import header, json_body
 from bff.settings import Settings
 
 SECRET_PREFIX = "whsec_"
@@ -105,12 +102,7 @@ def parse_roaming_webhook(
     if not _any_matches(signatures, expected):
         raise WebhookRejected(401, "invalid webhook signature")
 
-    if not is_json(header(headers, "content-type")):
-        raise WebhookRejected(415, "webhook body must be application/json")
-    try:
-        event = WebhookBody.model_validate_json(body)
-    except ValidationError as exc:
-        raise rejected_body(exc) from None
+    event = json_body(headers, body, WebhookBody)
     handler = _HANDLERS.get(event.type)
     if handler is None:
         raise WebhookRejected(400, "unknown webhook type")
