@@ -23,12 +23,13 @@ import redis.asyncio as aioredis
 from bff import ids
 from bff.domain.model import ChargingSession, Provider
 from bff.live.codec import Snapshot, encode_snapshot, with_record
-from bff.live.snapshots import DAY, SnapshotStore, session_channel
+from bff.live.snapshots import SnapshotStore
 from bff.providers.roaming.mappers import session_from_status
 from bff.providers.roaming.schemas import WebhookSessionData
 from bff.providers.roaming.webhooks import sign_roaming_webhook
 from bff.settings import Settings
-from bff.store.records import SessionRecord, SessionRecords, session_key
+from bff.store import keys
+from bff.store.records import SessionRecord, SessionRecords
 
 EVSE = "FI-VRT-E12345"
 _SETTINGS = Settings()  # the servers' defaults: the webhook secrets they check
@@ -113,12 +114,13 @@ class Publisher:
                 session = replace(session, provider_status=f"active {self.pad}")
             snap = Snapshot(session, s.version, s.driver, now)
             payload = encode_snapshot(snap)
-            pipe.set(f"snap:{session_key(Provider.ROAMING, s.sid)}", payload, ex=7 * DAY)
+            session_key = keys.session_key(Provider.ROAMING, s.sid)
+            pipe.set(keys.snapshot(session_key), payload, ex=keys.SNAPSHOT_LIVE_TTL)
             record = self._records.get(s.sid)
             if record is None:
                 record = self._records[s.sid] = s.record().model_dump_json()
             # As a replica publishes it: with the record it read with the snapshot.
-            pipe.publish(session_channel(Provider.ROAMING, s.sid), with_record(payload, record))
+            pipe.publish(keys.session_channel(session_key), with_record(payload, record))
         pipe.execute()
 
     def close(self) -> None:

@@ -14,10 +14,9 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from bench.procs import SandboxProc
-from bff.domain.model import Provider
-from bff.providers.base import SessionRef
-from bff.providers.plugchoice.adapter import TOKEN_KEY, build_plugchoice_adapter
-from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.domain.model import Provider, SessionRef
+from bff.providers.plugchoice.adapter import TOKEN_KEY
+from bff.providers.registry import build_adapter
 from bff.providers.roaming.mappers import connector_id
 from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords
@@ -39,7 +38,7 @@ async def seed_history(
         n = per_provider.get("plugchoice", 0)
         if n:
             seeded: Any = sandbox.control("plugchoice", "/_control/seed", {"count": n})
-            pc, pc_http = build_plugchoice_adapter(f"{sandbox.url}/plugchoice", settings)
+            pc, pc_http = build_adapter(Provider.PLUGCHOICE, f"{sandbox.url}/plugchoice", settings)
             try:
                 for token in seeded["tokens"]:
                     s = await pc.get_session(SessionRef(driver, "", {TOKEN_KEY: token}))
@@ -57,7 +56,7 @@ async def seed_history(
         n = per_provider.get("roaming", 0)
         if n:
             made: Any = sandbox.control("roaming", "/_control/seed", {"user": driver, "count": n})
-            rm, rm_http = build_roaming_adapter(f"{sandbox.url}/roaming", settings)
+            rm, rm_http = build_adapter(Provider.ROAMING, f"{sandbox.url}/roaming", settings)
             try:
                 for item in made["sessions"]:
                     s = await rm.get_session(SessionRef(driver, item["session_id"]))

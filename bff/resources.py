@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
@@ -23,13 +23,12 @@ from bff.live.hub import LiveHub
 from bff.observability.metrics import Metrics
 from bff.observability.upstream import observe_client
 from bff.providers.base import ProviderAdapter
-from bff.providers.plugchoice.adapter import build_plugchoice_adapter
-from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
-from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.providers.charger_cache import ChargerCache
+from bff.providers.registry import build_adapter, provider_urls
 from bff.redis_embedded import EmbeddedRedis
 from bff.settings import Settings
+from bff.store.persisted import PersistedQueryTexts
 from bff.store.records import SessionRecords
-from bff.usecases.charger_cache import ChargerCache
 
 log = logging.getLogger(__name__)
 
@@ -43,26 +42,10 @@ class Resources:
     hub: LiveHub
     auth: DriverAuth
     chargers: ChargerCache  # chargers by id, briefly kept (``charger_cache_seconds``)
+    queries: PersistedQueryTexts  # persisted queries' texts, shared by the replicas
 
     def adapter(self, provider: Provider) -> ProviderAdapter | None:
         return self.adapters.get(provider)
-
-
-def provider_urls(settings: Settings) -> dict[Provider, str]:
-    """Where each provider lives: the sandbox (ours or a shared one) or the configured URLs."""
-    if settings.providers == "sandbox":
-        base = (settings.sandbox_url or f"{settings.own_url()}/_sandbox").rstrip("/")
-        return {
-            Provider.PLUGSURFING: f"{base}/plugsurfing",
-            Provider.PLUGCHOICE: f"{base}/plugchoice",
-            Provider.ROAMING: f"{base}/roaming",
-        }
-    urls = {
-        Provider.PLUGSURFING: settings.plugsurfing_url,
-        Provider.PLUGCHOICE: settings.plugchoice_url,
-        Provider.ROAMING: settings.roaming_url,
-    }
-    return {p: u for p, u in urls.items() if u}
 
 
 @asynccontextmanager
@@ -103,12 +86,6 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 async def open_resources(
     settings: Settings, metrics: Metrics | None = None
 ) -> AsyncIterator[Resources]:
-    builders: dict[Provider, Callable[[str, Settings], tuple[ProviderAdapter, httpx.AsyncClient]]]
-    builders = {
-        Provider.PLUGSURFING: build_plugsurfing_adapter,
-        Provider.PLUGCHOICE: build_plugchoice_adapter,
-        Provider.ROAMING: build_roaming_adapter,
-    }
     async with AsyncExitStack() as stack:
         redis, redis_url = await stack.enter_async_context(open_redis(settings))
         adapters: dict[Provider, ProviderAdapter] = {}
@@ -116,7 +93,7 @@ async def open_resources(
         for provider, url in provider_urls(settings).items():
             if provider.value not in enabled:
                 continue
-            adapter, client = builders[provider](url, settings)
+            adapter, client = build_adapter(provider, url, settings)
             # Request ids to the provider; latency and errors to ``metrics``.
             observe_client(client, provider.value, metrics)
             stack.push_async_callback(_close_client, client)
@@ -130,7 +107,8 @@ async def open_resources(
         chargers = ChargerCache(
             adapters, settings.charger_cache_seconds, settings.charger_cache_size
         )
-        yield Resources(settings, redis, records, adapters, hub, auth, chargers)
+        queries = PersistedQueryTexts(redis)
+        yield Resources(settings, redis, records, adapters, hub, auth, chargers, queries)
 
 
 async def _close_client(client: httpx.AsyncClient) -> None:

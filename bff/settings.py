@@ -95,8 +95,8 @@ class Settings(BaseSettings):
     # Live updates
     poll_interval_seconds: float = 5.0
     quiet_poll_after_seconds: float = 30.0
-    #: Polls per provider per minute for all replicas together, over the defaults in
-    #: bff/live/pollers.py (e.g. ``{"PLUGSURFING": 300}``): keep each under the
+    #: Polls per provider per minute for all replicas together, over the defaults of
+    #: bff/providers/registry.py (e.g. ``{"PLUGSURFING": 300}``): keep each under the
     #: provider's rate limit.
     poll_budgets: dict[Provider, int] = Field(default_factory=dict)
     poll_lease_seconds: float = 15.0
@@ -134,7 +134,7 @@ class Settings(BaseSettings):
     introspection: bool = True
     allowed_origins: list[str] = Field(default_factory=list)
 
-    # Persisted queries (Apollo APQ), stored in Redis under pq:{sha256} for every replica.
+    # Persisted queries (Apollo APQ), stored in Redis for every replica (bff/store/keys.py).
     persisted_queries: bool = True
     persisted_queries_only: bool = False  # production: run registered operations only
     persisted_queries_file: str | None = None  # .graphql or Apollo manifest .json, pinned

@@ -71,7 +71,7 @@ async def _index_chargers(redis_url: str, driver: str, provider: Provider) -> li
     try:
         records = SessionRecords(client)
         rows = await records.driver_keys(driver, provider, limit=FIRST + 1)
-        found = await records.get_many([f"{provider.value}:{sid}" for sid, _ in rows])
+        found = await records.get_many([(provider, sid) for sid, _ in rows])
     finally:
         await client.aclose()
     return list(dict.fromkeys(r.charger_id for r in found if r and r.charger_id))

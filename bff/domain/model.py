@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -220,3 +221,16 @@ class SessionPage:
 
     sessions: tuple[ChargingSession, ...]
     next_cursor: str | None  # the provider's own cursor; None when exhausted
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRef:
+    """What reaches one session at its provider for one driver.
+
+    ``extra`` holds what the BFF stored when it started the session (e.g. Plugchoice's
+    session token, which is a credential and never appears in an ID).
+    """
+
+    driver_id: str
+    session_id: str
+    extra: Mapping[str, str] = field(default_factory=dict)

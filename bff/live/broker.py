@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 
 from bff.live.connection import close_quietly, dedicated_connection
 from bff.live.subscription import RESYNC, Event, Resync, Subscription
+from bff.store.replies import as_str
 
 __all__ = ["RESYNC", "Broker", "Event", "KeyOf", "RedisBroker", "Resync", "Subscription"]
 
@@ -223,7 +224,8 @@ class RedisBroker:
             reply = await conn.read_response(timeout=math.inf)
             self._last_read = loop.time()
             if isinstance(reply, list) and len(reply) >= 2:
-                self._on_reply(_s(reply[0]), _s(reply[1]), reply[2] if len(reply) > 2 else None)
+                data = reply[2] if len(reply) > 2 else None
+                self._on_reply(as_str(reply[0]), as_str(reply[1]), data)
 
     async def _write_loop(self, conn: AbstractConnection) -> None:
         while True:
@@ -260,7 +262,7 @@ class RedisBroker:
 
     def _on_reply(self, kind: str, channel: str, data: Any) -> None:
         if kind == "message":
-            self._fan_out(channel, _s(data))
+            self._fan_out(channel, as_str(data))
         elif kind == "subscribe":
             self._on_confirmed(channel)
         elif kind == "unsubscribe" and self._unsub_pending[channel] > 0:
@@ -291,7 +293,3 @@ class RedisBroker:
         event = Event(channel, message)
         for sub in subs:
             sub.put(key, event)
-
-
-def _s(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -26,6 +26,7 @@ from bff.domain.model import (
     Transaction,
 )
 from bff.domain.money import Money
+from bff.store import keys
 from bff.store.records import SessionRecord
 
 
@@ -118,10 +119,6 @@ class SessionModel(_Model):
     charging_profile: ProfileModel | None = None
     created_at: UtcDatetime | None = None
     extra: dict[str, str] = {}
-
-
-#: Channels of one session's states (see ``bff.live.snapshots.session_channel``).
-SESSION_CHANNEL_PREFIX = "ch:session:"
 
 
 class EnvelopeModel(_Model):
@@ -271,20 +268,20 @@ def decode_snapshot(raw: str | bytes) -> Snapshot:
 
 
 def message_key(channel: str, message: str) -> str:
-    """The session a published snapshot is about (``{provider}:{id}``): what a slow
-    subscriber's buffer conflates on. Anything else conflates per channel, and so does
-    a session's own channel (one session: no need to read the message)."""
-    if channel.startswith(SESSION_CHANNEL_PREFIX):
+    """The session a published snapshot is about (its :func:`~bff.store.keys.session_key`):
+    what a slow subscriber's buffer conflates on. Anything else conflates per channel, and
+    so does a session's own channel (one session: no need to read the message)."""
+    if keys.is_session_channel(channel):
         return channel
     try:
         env = _KeyOnly.model_validate_json(message)
     except ValueError:
         return channel
-    return f"{env.session.provider}:{env.session.id}"
+    return keys.session_key(env.session.provider, env.session.id)
 
 
 class _SessionKey(BaseModel):
-    provider: str
+    provider: Provider
     id: str
 
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 
-from bff.domain.model import ChargingSession, Provider, SessionStatus
+from bff.domain.model import ChargingSession, Provider, SessionRef, SessionStatus
 from bff.domain.reconcile import DriverAction
 from bff.errors import ProviderError, ProviderNotFound, WebhookRejected
 from bff.live.broker import Broker, RedisBroker
@@ -29,11 +29,13 @@ from bff.live.codec import Snapshot, message_key
 from bff.live.livecopy import LiveCopy
 from bff.live.pollers import Poller
 from bff.live.redis_loss import RedisLossWatch
-from bff.live.snapshots import SnapshotStore, driver_channel, session_channel
+from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
-from bff.providers.base import ProviderAdapter, SessionRef
+from bff.providers import registry
+from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
-from bff.store.records import SessionRecord, SessionRecords, session_key
+from bff.store import keys
+from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +182,12 @@ class LiveHub:
         session_id: str,
     ) -> AsyncIterator[AsyncIterator[Snapshot]]:
         """The session's current snapshot (if any), then each newer one."""
-        keys = [session_key(provider, session_id)]
-
         async def read() -> list[Snapshot]:
-            return [s for s in await self.store.get_snapshots(keys) if s is not None]
+            found = await self.store.get_snapshots([(provider, session_id)])
+            return [s for s in found if s is not None]
 
-        async with self.broker.subscribe(session_channel(provider, session_id)) as sub:
+        channel = keys.session_channel(keys.session_key(provider, session_id))
+        async with self.broker.subscribe(channel) as sub:
             updates = follow(sub, read, since=None)
             try:
                 yield updates
@@ -203,7 +205,7 @@ class LiveHub:
         async def read() -> list[Snapshot]:
             return await self.store.driver_snapshots(driver_id)
 
-        async with self.broker.subscribe(driver_channel(driver_id)) as sub:
+        async with self.broker.subscribe(keys.driver_channel(driver_id)) as sub:
             updates = follow(sub, read, since=_now().timestamp())
             try:
                 yield updates
@@ -212,54 +214,53 @@ class LiveHub:
 
     # -- webhooks ------------------------------------------------------------------------
 
-    async def handle_plugsurfing_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Every event is a prompt to re-fetch that session; returns once that is recorded."""
-        from bff.providers.plugsurfing.webhooks import parse_plugsurfing_webhook
-
+    async def handle_webhook(
+        self, provider: Provider, headers: Mapping[str, str], body: bytes
+    ) -> None:
+        """Verify and read a provider's webhook (:mod:`bff.providers.registry`), then act
+        on it; returns once its effect is recorded. Raises :class:`WebhookRejected`."""
+        entry = registry.entry(provider)
+        if entry.webhooks is None:
+            raise WebhookRejected(404, "this provider sends no webhooks")
         self._check_size(body)
-        auth = self.settings.plugsurfing_webhook_auth.get_secret_value()
-        prompt = parse_plugsurfing_webhook(headers, body, auth)
+        event = entry.webhooks(headers, body, self.settings, _now())
+        if isinstance(event, RefetchSession):
+            await self._refetch(provider, entry.name, event)
+        else:
+            await self._record_state(provider, entry.name, event)
+
+    async def _refetch(self, provider: Provider, name: str, prompt: RefetchSession) -> None:
+        """A prompt to re-fetch that session."""
         if not prompt.known:
-            log.warning("plugsurfing webhook: unknown event %r, re-fetching anyway", prompt.event)
+            log.warning("%s webhook: unknown event %r, re-fetching anyway", name, prompt.event)
         try:
-            await self.refresh(Provider.PLUGSURFING, prompt.session_id, prompt.driver_id)
+            await self.refresh(provider, prompt.session_id, prompt.driver_id)
         except ProviderNotFound:
-            log.warning("plugsurfing webhook for a session it does not know: ignored")
+            log.warning("%s webhook for a session it does not know: ignored", name)
         except ProviderError as exc:
-            # Plugsurfing never retries: keep the prompt for the pollers instead.
-            log.warning("plugsurfing webhook: re-fetch failed (%s); polling soon", exc)
-            await self.store.mark_due(Provider.PLUGSURFING, prompt.session_id, prompt.driver_id)
+            # Such a provider may never resend (Plugsurfing): keep the prompt for the pollers.
+            log.warning("%s webhook: re-fetch failed (%s); polling soon", name, exc)
+            await self.store.mark_due(provider, prompt.session_id, prompt.driver_id)
 
-    async def handle_roaming_webhook(self, headers: Mapping[str, str], body: bytes) -> None:
-        """Verify, drop replays, reconcile the status object; returns once recorded."""
-        from bff.providers.roaming.webhooks import parse_roaming_webhook
-
-        self._check_size(body)
-        tolerance = self.settings.webhook_tolerance_seconds
-        hook = parse_roaming_webhook(
-            headers,
-            body,
-            self.settings.roaming_webhook_secret.get_secret_value(),
-            tolerance,
-            _now(),
-        )
-        seen = f"wh:roaming:{hook.webhook_id}"
-        # Kept past the tolerance window: after it, the timestamp check rejects a replay.
-        if not await self.redis.set(seen, "1", nx=True, ex=2 * tolerance + 60):
-            log.info("roaming webhook %s replayed: ignored", hook.webhook_id)
+    async def _record_state(self, provider: Provider, name: str, state: SessionState) -> None:
+        """The session's new state, once per delivery id."""
+        seen = keys.webhook_seen(provider, state.delivery_id)
+        ttl = keys.webhook_seen_ttl(self.settings.webhook_tolerance_seconds)
+        if not await self.redis.set(seen, "1", nx=True, ex=ttl):
+            log.info("%s webhook %s replayed: ignored", name, state.delivery_id)
             return
         try:
-            record = await self.records.get(Provider.ROAMING, hook.session.id)
+            record = await self.records.get(provider, state.session.id)
             if record is None:
-                log.warning("roaming webhook for unknown session %s: ignored", hook.session.id)
+                log.warning("%s webhook for unknown session %s: ignored", name, state.session.id)
                 return
-            await self._apply(hook.session, record.driver_id, record)
+            await self._apply(state.session, record.driver_id, record)
         except BaseException:
             # Not recorded: let a retry of the same webhook through.
             try:
                 await self.redis.delete(seen)
             except Exception:
-                log.warning("could not release webhook id %s", hook.webhook_id)
+                log.warning("could not release webhook id %s", state.delivery_id)
             raise
 
     def _check_size(self, body: bytes) -> None:

@@ -25,9 +25,10 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bff.domain.model import Provider
-from bff.live.snapshots import SnapshotStore, live_key
-from bff.store.epoch import EPOCH_KEY
-from bff.store.records import SessionRecord, SessionRecords, session_key
+from bff.live.snapshots import SnapshotStore
+from bff.store import keys
+from bff.store.records import SessionRecord, SessionRecords
+from bff.store.replies import as_str
 
 Key = tuple[Provider, str]
 #: Records read per MGET.
@@ -56,14 +57,14 @@ class LiveCopy:
     async def read(self) -> tuple[Any, dict[Key, None]]:
         """The raw epoch marker and every live session, read at one instant."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(EPOCH_KEY)
+            pipe.get(keys.EPOCH)
             for p in self.providers:
-                pipe.zrange(live_key(p), 0, -1)
+                pipe.zrange(keys.live_set(p), 0, -1)
             marker, *sets = await pipe.execute()
         live: dict[Key, None] = {}
         for p, ids in zip(self.providers, sets, strict=True):
             for sid in ids:
-                live[(p, sid.decode() if isinstance(sid, bytes) else str(sid))] = None
+                live[(p, as_str(sid))] = None
         return marker, live
 
     async def update(self, live: Mapping[Key, None]) -> None:
@@ -78,7 +79,7 @@ class LiveCopy:
         wanted = [k for k in live if self.sessions.get(k) is None]
         for i in range(0, len(wanted), CHUNK):
             part = wanted[i : i + CHUNK]
-            found = await self.records.get_many([session_key(p, sid) for p, sid in part])
+            found = await self.records.get_many(part)
             self.sessions.update(zip(part, found, strict=True))
 
     def counts(self) -> dict[str, int]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bff.live.livecopy import Key
-from bff.store.records import session_key
 
 #: Session ids named in a log line, at most.
 MAX_NAMED = 50
@@ -60,8 +59,8 @@ class LossEvent:
         }
 
     def named(self, state: str) -> list[str]:
-        keys = [session_key(*k) for k, s in self.states.items() if s == state]
-        return keys[:MAX_NAMED]
+        names = [f"{p.value}:{sid}" for (p, sid), s in self.states.items() if s == state]
+        return names[:MAX_NAMED]
 
 
 def by_provider(counts: dict[str, int]) -> str:

@@ -2,13 +2,14 @@
 
 Every ``poll_interval_seconds`` each replica looks at the live set in Redis and refreshes
 
-- every live session of a provider without webhooks (Plugchoice), and
+- every live session of a provider that sends no lifecycle webhooks (its registry
+  entry: :func:`bff.providers.registry.always_polled`), and
 - every live session of any provider not heard of for ``quiet_poll_after_seconds``
   (webhooks get lost; a session STARTING past the start timeout stays watched too).
 
-A lease in Redis (``SET lease:poll:{key} NX PX``) lets one replica poll a session per
+A lease in Redis (:func:`bff.store.keys.poll_lease`) lets one replica poll a session per
 interval; a sliding-window budget per provider, shared in Redis, keeps all replicas
-together under the provider's rate limit (Plugchoice: 30 show calls a minute). A session
+together under the provider's rate limit (its entry's ``poll_budget_per_minute``). A session
 leaves the live set when final, or when nothing changed for ``give_up_seconds``.
 
 After Redis trouble (webhooks answered 503 meanwhile, and Plugsurfing never resends) the
@@ -31,21 +32,14 @@ from bff.domain.model import ChargingSession, Provider
 from bff.domain.reconcile import FINAL
 from bff.errors import ProviderError, ProviderNotFound
 from bff.live.snapshots import SnapshotStore
+from bff.providers import registry
 from bff.settings import Settings
-from bff.store.records import session_key
+from bff.store import keys
 
 log = logging.getLogger(__name__)
 
 Refresh = Callable[[Provider, str, str | None], Awaitable[ChargingSession | None]]
 
-#: Providers that never tell us: poll their live sessions every interval.
-NO_WEBHOOKS = frozenset({Provider.PLUGCHOICE})
-#: Polls per provider per minute, for all replicas together.
-DEFAULT_BUDGETS: Mapping[Provider, int] = {
-    Provider.PLUGCHOICE: 20,  # its session show endpoint allows 30/min
-    Provider.PLUGSURFING: 120,
-    Provider.ROAMING: 120,
-}
 
 # Take one slot in a sliding one-minute window, or answer 0 when it is full.
 _TAKE = """
@@ -54,7 +48,7 @@ local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t - 60000)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], t, ARGV[2])
-redis.call('PEXPIRE', KEYS[1], 61000)
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
 return 1
 """
 # Take a poll lease that is free or already ours (left by a round Redis cut short).
@@ -84,7 +78,7 @@ class Poller:
         refresh: Refresh,
         providers: Iterable[Provider],
         *,
-        budgets: Mapping[Provider, int] = DEFAULT_BUDGETS,
+        budgets: Mapping[Provider, int] | None = None,
         give_up_seconds: float = 12 * 3600,
         concurrency: int = 8,
     ) -> None:
@@ -93,7 +87,9 @@ class Poller:
         self.store = store
         self.refresh = refresh
         self.providers = tuple(providers)
-        self.budgets = {**budgets, **settings.poll_budgets}
+        defaults = registry.poll_budgets() if budgets is None else budgets
+        self.budgets = {**defaults, **settings.poll_budgets}
+        self.always_polled = registry.always_polled()
         self.give_up_seconds = give_up_seconds
         self._limit = asyncio.Semaphore(concurrency)
         self._token = uuid.uuid4().hex
@@ -139,7 +135,7 @@ class Poller:
         due: list[tuple[Provider, str]] = []
         for provider in self.providers:
             rows = await self.store.live_sessions(
-                provider, None if provider in NO_WEBHOOKS else quiet
+                provider, None if provider in self.always_polled else quiet
             )
             for session_id, _ in rows:  # oldest first: they get the budget first
                 if (provider, session_id) in self._polling:
@@ -210,10 +206,11 @@ class Poller:
         if limit is None:
             return True
         took = await self._take(
-            keys=[f"budget:poll:{provider.value}"], args=[limit, uuid.uuid4().hex]
+            keys=[keys.poll_budget(provider)],
+            args=[limit, uuid.uuid4().hex, keys.POLL_BUDGET_TTL_MS],
         )
         return bool(took)
 
 
 def _lease_key(provider: Provider, session_id: str) -> str:
-    return f"lease:poll:{session_key(provider, session_id)}"
+    return keys.poll_lease(keys.session_key(provider, session_id))

@@ -46,7 +46,7 @@ from bff.store.epoch import (
     probe_persistence,
     read_epoch,
 )
-from bff.store.records import SessionRecord, SessionRecords, session_key
+from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
 
@@ -200,9 +200,8 @@ class RedisLossWatch:
             waiting = [k for k, s in event.states.items() if s in UNRESOLVED]
             if not waiting:
                 continue
-            keys = [session_key(*k) for k in waiting]
-            records = await self.records.get_many(keys)
-            snaps = await self.store.get_snapshots(keys)
+            records = await self.records.get_many(waiting)
+            snaps = await self.store.get_snapshots(waiting)
             back = [
                 k
                 for k, rec, snap in zip(waiting, records, snaps, strict=True)

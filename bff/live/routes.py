@@ -1,4 +1,4 @@
-"""``POST /webhooks/plugsurfing`` and ``POST /webhooks/roaming``.
+"""``POST /webhooks/<name>`` for each provider that sends webhooks (its registry entry).
 
 2xx ``{"ok": true}`` only after the hub has recorded the effect in Redis; a rejected
 webhook answers its 4xx (401 credentials, 400 malformed, 413 too large, 415 not JSON) with
@@ -17,7 +17,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bff.domain.model import Provider
 from bff.errors import WebhookRejected
+from bff.providers import registry
 
 if TYPE_CHECKING:
     from bff.live.hub import LiveHub
@@ -30,17 +32,20 @@ Handler = Callable[[Mapping[str, str], bytes], Awaitable[None]]
 def webhook_routes(get_hub: Callable[[Request], LiveHub]) -> list[Route]:
     """The webhook routes; ``get_hub`` finds the app's hub for a request."""
 
-    async def plugsurfing(request: Request) -> Response:
-        hub = get_hub(request)
-        return await _receive(request, hub.handle_plugsurfing_webhook, _limit(hub))
+    def endpoint(provider: Provider) -> Callable[[Request], Awaitable[Response]]:
+        async def receive(request: Request) -> Response:
+            hub = get_hub(request)
 
-    async def roaming(request: Request) -> Response:
-        hub = get_hub(request)
-        return await _receive(request, hub.handle_roaming_webhook, _limit(hub))
+            async def handle(headers: Mapping[str, str], body: bytes) -> None:
+                await hub.handle_webhook(provider, headers, body)
+
+            return await _receive(request, handle, _limit(hub))
+
+        return receive
 
     return [
-        Route("/webhooks/plugsurfing", plugsurfing, methods=["POST"]),
-        Route("/webhooks/roaming", roaming, methods=["POST"]),
+        Route(f"/webhooks/{e.name}", endpoint(e.provider), methods=["POST"])
+        for e in registry.with_webhooks()
     ]
 
 

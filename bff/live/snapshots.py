@@ -1,19 +1,16 @@
 """Session snapshots in Redis, changed only by an atomic compare-and-set.
 
-Keys (``{key}`` is ``{provider}:{session_id}``, see :func:`bff.store.records.session_key`):
+Keys (all named in :mod:`bff.store.keys`): each session's snapshot (a
+:class:`~bff.live.codec.Snapshot` as JSON; final sessions expire after a day, live ones
+after a week without a write); per provider, the live set (non-final session ids scored
+by when we last heard about them: the pollers' work list); per driver, their session
+keys by last write, trimmed to two days (what a driver's subscription re-reads); and the
+owner of a session we must poll but have no snapshot of yet.
 
-- ``snap:{key}``: the snapshot (:class:`~bff.live.codec.Snapshot` as JSON); final
-  sessions expire after a day, live ones after a week without a write.
-- ``live:{provider}``: sorted set of live (non-final) session ids, scored by when we
-  last heard about them: the pollers' work list.
-- ``snaps:driver:{driver_id}``: sorted set of the driver's session keys by last write,
-  trimmed to two days: what a driver's subscription re-reads.
-- ``owner:{key}``: the driver of a session we must poll but have no snapshot of yet.
-
-Channels: ``ch:session:{key}`` and ``ch:driver:{driver_id}`` carry the snapshot JSON,
-published inside the same MULTI/EXEC as the write and only on a material change; the
-message also carries the session's record, read in the same round trip as the snapshot
-(a subscriber then needs no read per update).
+Channels: the session's and the driver's carry the snapshot JSON, published inside the
+same MULTI/EXEC as the write and only on a material change; the message also carries
+the session's record, read in the same round trip as the snapshot (a subscriber then
+needs no read per update).
 """
 
 from __future__ import annotations
@@ -37,29 +34,10 @@ from bff.domain.reconcile import (
     is_material_change,
     reconcile,
 )
-from bff.live.codec import (
-    SESSION_CHANNEL_PREFIX,
-    Snapshot,
-    decode_snapshot,
-    encode_snapshot,
-    with_record,
-)
+from bff.live.codec import Snapshot, decode_snapshot, encode_snapshot, with_record
+from bff.store import keys
 from bff.store.batch import BatchedGets
-from bff.store.records import record_key, session_key
-
-DAY = 24 * 3600
-
-
-def session_channel(provider: Provider, session_id: str) -> str:
-    return f"{SESSION_CHANNEL_PREFIX}{session_key(provider, session_id)}"
-
-
-def driver_channel(driver_id: str) -> str:
-    return f"ch:driver:{driver_id}"
-
-
-def live_key(provider: Provider) -> str:
-    return f"live:{provider.value}"
+from bff.store.replies import as_str
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +63,9 @@ class SnapshotStore:
         self,
         redis: Redis,
         *,
-        final_ttl_seconds: int = DAY,
-        live_ttl_seconds: int = 7 * DAY,
-        driver_index_seconds: int = 2 * DAY,
+        final_ttl_seconds: int = keys.SNAPSHOT_FINAL_TTL,
+        live_ttl_seconds: int = keys.SNAPSHOT_LIVE_TTL,
+        driver_index_seconds: int = keys.DRIVER_SNAPSHOTS_TTL,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.redis = redis
@@ -108,24 +86,32 @@ class SnapshotStore:
         snap = await self.get_snapshot(provider, session_id)
         return snap.session if snap else None
 
-    async def get_many(self, keys: Sequence[str]) -> list[ChargingSession | None]:
-        """Sessions by ``{provider}:{id}`` key, in key order (None where absent)."""
-        return [s.session if s else None for s in await self.get_snapshots(keys)]
+    async def get_many(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[ChargingSession | None]:
+        """Sessions by ``(provider, session id)``, in that order (None where absent)."""
+        return [s.session if s else None for s in await self.get_snapshots(sessions)]
 
     async def get_snapshot(self, provider: Provider, session_id: str) -> Snapshot | None:
-        raw = await self._gets.get(f"snap:{session_key(provider, session_id)}")
+        raw = await self._gets.get(keys.snapshot(keys.session_key(provider, session_id)))
         return decode_snapshot(raw) if raw else None
 
-    async def get_snapshots(self, keys: Sequence[str]) -> list[Snapshot | None]:
-        if not keys:
+    async def get_snapshots(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[Snapshot | None]:
+        return await self._read([keys.session_key(*s) for s in sessions])
+
+    async def _read(self, sessions: Sequence[str]) -> list[Snapshot | None]:
+        """Snapshots by :func:`~bff.store.keys.session_key` (one MGET)."""
+        if not sessions:
             return []
-        raws = await self.redis.mget([f"snap:{k}" for k in keys])
+        raws = await self.redis.mget([keys.snapshot(k) for k in sessions])
         return [decode_snapshot(r) if r else None for r in raws]
 
     async def driver_snapshots(self, driver_id: str) -> list[Snapshot]:
         """Snapshots of the driver's sessions written in the last two days."""
-        keys = await self.redis.zrange(f"snaps:driver:{driver_id}", 0, -1)
-        snaps = await self.get_snapshots([_s(k) for k in keys])
+        members = await self.redis.zrange(keys.driver_snapshots(driver_id), 0, -1)
+        snaps = await self._read([as_str(k) for k in members])
         return [s for s in snaps if s is not None]
 
     async def apply(
@@ -157,8 +143,8 @@ class SnapshotStore:
     async def _cas(
         self, provider: Provider, session_id: str, step: Step, driver_id: str | None, heard: bool
     ) -> Applied:
-        skey = session_key(provider, session_id)
-        key = f"snap:{skey}"
+        skey = keys.session_key(provider, session_id)
+        key = keys.snapshot(skey)
         async with (
             self._locks[zlib.crc32(skey.encode()) % len(self._locks)],
             self.redis.pipeline(transaction=True) as pipe,
@@ -167,7 +153,7 @@ class SnapshotStore:
                 try:
                     await pipe.watch(key)
                     # The record comes along (same round trip) for the published message.
-                    raw, record = await pipe.mget(key, record_key(skey))
+                    raw, record = await pipe.mget(key, keys.record(skey))
                     cur = decode_snapshot(raw) if raw else None
                     new = step(cur.session if cur else None)
                     owner = driver_id or (cur.driver_id if cur else None)
@@ -188,19 +174,19 @@ class SnapshotStore:
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(key, payload, ex=self._final_ttl if final else self._live_ttl)
                     if final:
-                        pipe.zrem(live_key(provider), session_id)
+                        pipe.zrem(keys.live_set(provider), session_id)
                     else:
-                        pipe.zadd(live_key(provider), {session_id: now}, nx=not heard)
+                        pipe.zadd(keys.live_set(provider), {session_id: now}, nx=not heard)
                     if owner:
-                        index = f"snaps:driver:{owner}"
+                        index = keys.driver_snapshots(owner)
                         pipe.zadd(index, {skey: now})
                         pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
                         pipe.expire(index, self._index_seconds)
                     if material:
                         message = with_record(payload, record)
-                        pipe.publish(session_channel(provider, session_id), message)
+                        pipe.publish(keys.session_channel(skey), message)
                         if owner:
-                            pipe.publish(driver_channel(owner), message)
+                            pipe.publish(keys.driver_channel(owner), message)
                     await pipe.execute()
                     return Applied(snap, changed=True, published=material)
                 except WatchError:
@@ -213,20 +199,20 @@ class SnapshotStore:
     ) -> list[tuple[str, float]]:
         """Live session ids with when we last heard of them, oldest first; with
         ``quiet_for``, only those not heard of for that many seconds."""
-        lk = live_key(provider)
+        lk = keys.live_set(provider)
         if quiet_for is None:
             rows = await self.redis.zrange(lk, 0, -1, withscores=True)
         else:
             upto = self._clock() - quiet_for
             rows = await self.redis.zrangebyscore(lk, "-inf", upto, withscores=True)
-        return [(_s(m), float(score)) for m, score in cast(list[tuple[bytes, float]], rows)]
+        return [(as_str(m), float(score)) for m, score in cast(list[tuple[bytes, float]], rows)]
 
     async def touch(self, provider: Provider, session_id: str) -> None:
         """We asked about it (even without an answer): not quiet for a while."""
-        await self.redis.zadd(live_key(provider), {session_id: self._clock()}, xx=True)
+        await self.redis.zadd(keys.live_set(provider), {session_id: self._clock()}, xx=True)
 
     async def forget_live(self, provider: Provider, session_id: str) -> None:
-        await self.redis.zrem(live_key(provider), session_id)
+        await self.redis.zrem(keys.live_set(provider), session_id)
 
     async def mark_due(self, provider: Provider, session_id: str, driver_id: str | None) -> None:
         """Have the pollers fetch this session at their next round (a lost prompt)."""
@@ -237,9 +223,10 @@ class SnapshotStore:
         for i in range(0, len(sessions), 500):
             async with self.redis.pipeline(transaction=True) as pipe:
                 for provider, session_id, driver_id in sessions[i : i + 500]:
-                    pipe.zadd(live_key(provider), {session_id: 0})
+                    pipe.zadd(keys.live_set(provider), {session_id: 0})
                     if driver_id:
-                        pipe.set(f"owner:{session_key(provider, session_id)}", driver_id, ex=DAY)
+                        hint = keys.owner(keys.session_key(provider, session_id))
+                        pipe.set(hint, driver_id, ex=keys.OWNER_TTL)
                 await pipe.execute()
 
     async def owner(self, provider: Provider, session_id: str) -> str | None:
@@ -247,9 +234,5 @@ class SnapshotStore:
         snap = await self.get_snapshot(provider, session_id)
         if snap and snap.driver_id:
             return snap.driver_id
-        raw = await self.redis.get(f"owner:{session_key(provider, session_id)}")
-        return _s(raw) if raw else None
-
-
-def _s(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+        raw = await self.redis.get(keys.owner(keys.session_key(provider, session_id)))
+        return as_str(raw) if raw else None

@@ -24,7 +24,7 @@ from bff.domain.model import ChargingSession
 from bff.domain.reconcile import FINAL, is_material_change
 from bff.live.codec import Snapshot, decode_snapshot
 from bff.live.subscription import Resync, Subscription
-from bff.store.records import session_key
+from bff.store import keys
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ async def follow(
 
     def fresh(snap: Snapshot) -> bool:
         s = snap.session
-        key = session_key(s.provider, s.id)
+        key = keys.session_key(s.provider, s.id)
         mark = (s.observed_at, snap.version)
         prev = sent.get(key)
         if prev is None:

@@ -4,4 +4,5 @@
 ``mappers`` (pure functions to ``bff.domain``), ``constants`` (status tables),
 ``adapter`` (implements :class:`bff.providers.base.ProviderAdapter`), ``webhooks``
 (parsing and verifying its webhooks) and ``sandbox`` (a simulator of its API).
+:mod:`bff.providers.registry` lists them: the rest of the app names no provider.
 """

@@ -1,10 +1,19 @@
-"""The contract every provider adapter implements."""
+"""The contract every provider implements: its adapter, and what its webhooks say.
+
+    ProviderAdapter   one provider behind the domain (chargers, sessions, payments)
+    WebhookEvent      what a verified webhook asks of the BFF, whatever the provider:
+     ├── RefetchSession   re-fetch this session: the webhook carries no state
+     └── SessionState     this is the session's new state; record each delivery once
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
+
+import httpx
 
 from bff.domain.model import (
     Charger,
@@ -15,20 +24,9 @@ from bff.domain.model import (
     Receipt,
     SessionFilter,
     SessionPage,
+    SessionRef,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRef:
-    """What an adapter needs to reach one session for one driver.
-
-    ``extra`` holds what the BFF stored when it started the session (e.g. Plugchoice's
-    session token, which is a credential and never appears in an ID).
-    """
-
-    driver_id: str
-    session_id: str
-    extra: Mapping[str, str] = field(default_factory=dict)
+from bff.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +91,44 @@ class ProviderAdapter(Protocol):
     async def clear_charging_profile(self, ref: SessionRef) -> None: ...
 
     async def get_receipt(self, ref: SessionRef) -> Receipt: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """What a provider's httpx client carries beyond the shared defaults."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    auth: httpx.Auth | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefetchSession:
+    """A webhook that only names a session (Plugsurfing): re-fetch it from the provider.
+
+    ``known`` is False for an event name we do not know (still a prompt to re-fetch)."""
+
+    session_id: str
+    driver_id: str | None
+    event: str
+    known: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SessionState:
+    """A webhook that carries the session's new state (roaming). ``delivery_id`` names the
+    delivery: a replay of it is recorded once."""
+
+    delivery_id: str
+    session: ChargingSession
+
+
+WebhookEvent = RefetchSession | SessionState
+
+
+class WebhookParser(Protocol):
+    """Verify and read one webhook; raises :class:`bff.errors.WebhookRejected` with the
+    status to answer (401 credentials, 415 not JSON, 400 malformed)."""
+
+    def __call__(
+        self, headers: Mapping[str, str], body: bytes, settings: Settings, now: datetime
+    ) -> WebhookEvent: ...

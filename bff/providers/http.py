@@ -20,9 +20,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 from tenacity import (
     AsyncRetrying,
     RetryError,
@@ -40,6 +41,7 @@ from bff.errors import (
 )
 from bff.observability.upstream import note_upstream_failure
 from bff.providers.circuit import CircuitBreaker
+from bff.providers.invalid import unreadable
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ log = logging.getLogger(__name__)
 KEEPALIVE_EXPIRY_SECONDS = 4.0
 #: What a server closing a kept-alive connection under a request looks like.
 _STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError)
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def provider_client(
@@ -110,6 +114,15 @@ class ProviderHttp:
         self.client = client
         self.retries = retries
         self.breaker = breaker
+
+    def parse(self, model: type[M], response: httpx.Response) -> M:
+        """The 2xx body as ``model``; one we cannot read is the provider's fault, not the
+        driver's: :func:`~bff.providers.invalid.unreadable` (logged, ProviderUnavailable)."""
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            message = f"{self.provider} sent an answer we cannot read"
+            raise unreadable(self.provider, model.__name__, exc, message) from None
 
     async def request(
         self,

@@ -1,12 +1,12 @@
 """What tells a Redis that kept our data from one that lost it, and how durable it is.
 
-``bff:epoch`` is written once, with ``SET NX`` and no expiry, by the first replica that
-finds it missing: ``{"id": <random>, "created_at": <ISO 8601>}``. Each replica remembers
-the id it found. When the key is gone, or holds another id, Redis lost everything we
-wrote under us: a restart without persistence, a ``FLUSHALL``, a failover to an empty
-server. A restart from an RDB file older than the marker looks the same, and is a loss
-too. (A failover to a replica that lags by a few writes keeps the marker: that partial
-loss is not seen here.)
+The marker (``bff:epoch``, :data:`bff.store.keys.EPOCH`) is written once, with ``SET
+NX`` and no expiry, by the first replica that finds it missing: ``{"id": <random>,
+"created_at": <ISO 8601>}``. Each replica remembers the id it found. When the key is
+gone, or holds another id, Redis lost everything we wrote under us: a restart without
+persistence, a ``FLUSHALL``, a failover to an empty server. A restart from an RDB file
+older than the marker looks the same, and is a loss too. (A failover to a replica that
+lags by a few writes keeps the marker: that partial loss is not seen here.)
 
 :func:`probe_persistence` reads whether Redis would survive a restart: AOF (``INFO
 persistence``, which managed Redis resources answer), RDB snapshots (``CONFIG GET save``,
@@ -24,8 +24,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-#: The marker; never expires, never written by anything else.
-EPOCH_KEY = "bff:epoch"
+from bff.store import keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,19 +46,19 @@ def _decode(raw: bytes | str) -> Epoch:
 
 
 def decode_epoch(raw: Any) -> Epoch | None:
-    """The epoch from a raw ``GET`` of :data:`EPOCH_KEY` (None when absent)."""
+    """The epoch from a raw ``GET`` of the marker (None when absent)."""
     return _decode(raw) if raw else None
 
 
 async def read_epoch(redis: Redis) -> Epoch | None:
-    return decode_epoch(await redis.get(EPOCH_KEY))
+    return decode_epoch(await redis.get(keys.EPOCH))
 
 
 async def ensure_epoch(redis: Redis) -> tuple[Epoch, bool]:
     """The current epoch, writing a new one if there is none; True when written now."""
     while True:
         new = Epoch(uuid.uuid4().hex, datetime.now(UTC).isoformat())
-        if await redis.set(EPOCH_KEY, new.encode(), nx=True):
+        if await redis.set(keys.EPOCH, new.encode(), nx=True):
             return new, True
         found = await read_epoch(redis)
         if found is not None:  # else deleted in between: write ours

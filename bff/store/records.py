@@ -1,20 +1,22 @@
 """Session records: what the BFF knows about a session it started or has seen.
 
-``rec:{provider}:{session_id}`` is a JSON record (owner, charger, connector, the adapter's
-``extra`` such as a Plugchoice token, the charging profile, the driver's own actions);
-``driver:{driver_id}:{provider}`` is a sorted set of session ids by creation time: the
-per-driver index for providers without a history API, and the ownership check.
+A record (:func:`~bff.store.keys.record`) is JSON: owner, charger, connector, the
+adapter's ``extra`` such as a Plugchoice token, the charging profile, the driver's own
+actions. The driver's index (:func:`~bff.store.keys.driver_index`) is a sorted set of
+session ids by creation time: the per-driver index for providers without a history API,
+and the ownership check.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from bff.domain.model import Provider
-from bff.providers.base import SessionRef
+from bff.domain.model import Provider, SessionRef
+from bff.store import keys
 from bff.store.batch import BatchedGets
 
 
@@ -32,24 +34,10 @@ class SessionRecord(BaseModel):
 
     @property
     def key(self) -> str:
-        return session_key(self.provider, self.session_id)
+        return keys.session_key(self.provider, self.session_id)
 
     def ref(self) -> SessionRef:
         return SessionRef(self.driver_id, self.session_id, self.extra)
-
-
-def session_key(provider: Provider, session_id: str) -> str:
-    return f"{provider.value}:{session_id}"
-
-
-def record_key(key: str) -> str:
-    """The Redis key of the record of session ``key`` (:func:`session_key`)."""
-    return f"rec:{key}"
-
-
-def parse_session_key(key: str) -> tuple[Provider, str]:
-    provider, _, session_id = key.partition(":")
-    return Provider(provider), session_id
 
 
 class SessionRecords:
@@ -61,9 +49,9 @@ class SessionRecords:
 
     async def save(self, record: SessionRecord) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.set(record_key(record.key), record.model_dump_json())
+            pipe.set(keys.record(record.key), record.model_dump_json())
             pipe.zadd(
-                _index(record.driver_id, record.provider),
+                keys.driver_index(record.driver_id, record.provider),
                 {record.session_id: record.created_at.timestamp()},
             )
             await pipe.execute()
@@ -76,9 +64,9 @@ class SessionRecords:
             part = records[i : i + 500]
             async with self.redis.pipeline(transaction=False) as pipe:
                 for record in part:
-                    pipe.set(record_key(record.key), record.model_dump_json(), nx=True)
+                    pipe.set(keys.record(record.key), record.model_dump_json(), nx=True)
                     pipe.zadd(
-                        _index(record.driver_id, record.provider),
+                        keys.driver_index(record.driver_id, record.provider),
                         {record.session_id: record.created_at.timestamp()},
                         nx=True,
                     )
@@ -87,13 +75,16 @@ class SessionRecords:
         return written
 
     async def get(self, provider: Provider, session_id: str) -> SessionRecord | None:
-        raw = await self._gets.get(record_key(session_key(provider, session_id)))
+        raw = await self._gets.get(keys.record(keys.session_key(provider, session_id)))
         return SessionRecord.model_validate_json(raw) if raw else None
 
-    async def get_many(self, keys: list[str]) -> list[SessionRecord | None]:
-        if not keys:
+    async def get_many(
+        self, sessions: Sequence[tuple[Provider, str]]
+    ) -> list[SessionRecord | None]:
+        """Records of ``(provider, session id)`` in that order (None where absent)."""
+        if not sessions:
             return []
-        raws = await self.redis.mget([record_key(k) for k in keys])
+        raws = await self.redis.mget([keys.record(keys.session_key(*s)) for s in sessions])
         return [SessionRecord.model_validate_json(r) if r else None for r in raws]
 
     async def driver_keys(
@@ -103,7 +94,7 @@ class SessionRecords:
         created strictly before ``before`` (a timestamp)."""
         hi: str | float = f"({before}" if before is not None else "+inf"
         rows = await self.redis.zrevrangebyscore(
-            _index(driver_id, provider), hi, "-inf", start=0, num=limit, withscores=True
+            keys.driver_index(driver_id, provider), hi, "-inf", start=0, num=limit, withscores=True
         )
         out: list[tuple[str, float]] = []
         for row in rows:
@@ -112,7 +103,3 @@ class SessionRecords:
                 (member.decode() if isinstance(member, bytes) else str(member), float(score))
             )
         return out
-
-
-def _index(driver_id: str, provider: Provider) -> str:
-    return f"driver:{driver_id}:{provider.value}"

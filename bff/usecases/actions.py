@@ -10,6 +10,7 @@ from bff.domain.model import (
     ChargingProfile,
     PaymentStatus,
     Provider,
+    SessionRef,
     SessionStatus,
 )
 from bff.errors import (
@@ -23,7 +24,6 @@ from bff.errors import (
     SessionNotAbandonable,
     SessionNotStoppable,
 )
-from bff.providers.base import SessionRef
 from bff.resources import Resources
 from bff.usecases.limits import check_driver_rate
 from bff.usecases.profiles import profile_to_record, validate_profile

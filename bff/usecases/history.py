@@ -180,7 +180,7 @@ async def _known_records(resources: Resources, p: Provider, driver_id: str, limi
     """The driver's newest ``limit`` sessions at ``p`` in the index, with their records."""
     limit = min(limit, KNOWN_MAX)
     rows = await resources.records.driver_keys(driver_id, p, limit=limit)
-    records = await resources.records.get_many([f"{p.value}:{sid}" for sid, _ in rows])
+    records = await resources.records.get_many([(p, sid) for sid, _ in rows])
     return len(rows) < limit, {sid: rec for (sid, _), rec in zip(rows, records, strict=True)}
 
 
@@ -202,7 +202,7 @@ async def _own_all(
     whole, by_id = known
     missing = [] if whole else [s.id for s in sessions if s.id not in by_id]
     if missing:
-        found = await resources.records.get_many([f"{p.value}:{sid}" for sid in missing])
+        found = await resources.records.get_many([(p, sid) for sid in missing])
         by_id = {**by_id, **dict(zip(missing, found, strict=True))}
     return [OwnedSession(s, by_id.get(s.id), driver_id) for s in sessions]
 
@@ -245,9 +245,9 @@ async def _from_index(
 async def _index_sessions(
     resources: Resources, p: Provider, driver_id: str, rows: list[tuple[str, float]]
 ) -> list[OwnedSession | None]:
-    keys = [f"{p.value}:{sid}" for sid, _ in rows]
+    sessions = [(p, sid) for sid, _ in rows]
     records, snapshots = await asyncio.gather(
-        resources.records.get_many(keys), resources.hub.store.get_many(keys)
+        resources.records.get_many(sessions), resources.hub.store.get_many(sessions)
     )
     adapter = resources.adapters[p]
     sem = asyncio.Semaphore(8)

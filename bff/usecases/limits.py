@@ -1,4 +1,8 @@
-"""Shared limits in Redis (all replicas): connector cooldowns and per-driver rate limits."""
+"""Shared limits in Redis (all replicas): connector cooldowns and per-driver rate limits.
+
+Keys: :func:`bff.store.keys.connector_cooldown` (built by the caller) and
+:func:`bff.store.keys.mutation_rate`.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +12,21 @@ import time
 from redis.asyncio import Redis
 
 from bff.errors import ConnectorCoolingDown, RateLimited
+from bff.store import keys
 
 
 async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:
-    """Claim the connector for ``seconds``, or raise ConnectorCoolingDown with the rest."""
+    """Claim the connector (its cooldown ``key``) for ``seconds``, or raise
+    ConnectorCoolingDown with the rest."""
     ms = max(1, int(seconds * 1000))
-    if await redis.set(f"cooldown:{key}", str(time.time()), nx=True, px=ms):
+    if await redis.set(key, str(time.time()), nx=True, px=ms):
         return
-    left = await redis.pttl(f"cooldown:{key}")
+    left = await redis.pttl(key)
     raise ConnectorCoolingDown(max(1, math.ceil(left / 1000)) if left > 0 else 1)
 
 
 async def release_cooldown(redis: Redis, key: str) -> None:
-    await redis.delete(f"cooldown:{key}")
+    await redis.delete(key)
 
 
 # GCRA (a leaky bucket as one timestamp): ``tat`` is when the driver's bucket is empty
@@ -46,6 +52,7 @@ async def check_driver_rate(redis: Redis, driver_id: str, per_minute: int) -> No
     """``per_minute`` mutations a minute per driver, shared by all replicas; a burst of
     up to ``per_minute`` at once. Raises RateLimited with the seconds until the next."""
     interval_ms = 60_000 / max(1, per_minute)
-    wait_ms = await redis.eval(_GCRA, 1, f"rl:mut:{driver_id}", interval_ms, max(1, per_minute))
+    bucket = keys.mutation_rate(driver_id)
+    wait_ms = await redis.eval(_GCRA, 1, bucket, interval_ms, max(1, per_minute))
     if int(wait_ms) > 0:
         raise RateLimited("too many actions; slow down", max(1, math.ceil(int(wait_ms) / 1000)))

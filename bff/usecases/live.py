@@ -16,7 +16,7 @@ from bff.domain.model import Provider
 from bff.domain.reconcile import FINAL
 from bff.live.codec import Snapshot
 from bff.resources import Resources
-from bff.store.records import session_key
+from bff.store import keys
 from bff.usecases.sessions import OwnedSession
 
 
@@ -47,7 +47,7 @@ async def _states(
             continue
         yield LiveState(
             OwnedSession(s, record, driver_id),
-            session_key(s.provider, s.id),
+            keys.session_key(s.provider, s.id),
             (s.observed_at, snap.version),
             snap.changed_at,
         )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bff.domain.model import ChargingSession, Provider
+from bff.domain.model import ChargingSession, Provider, Receipt, SessionRef
 from bff.errors import NotFound, ProviderNotFound
-from bff.providers.base import SessionRef
 from bff.resources import Resources
 from bff.store.records import SessionRecord
 
@@ -73,3 +72,16 @@ async def require_session(
             )
         raise NotFound("no such session")
     return found
+
+
+async def get_receipt(
+    resources: Resources, driver_id: str, provider: Provider, session_id: str
+) -> Receipt | None:
+    """The session's receipt from its provider (None when that provider is not enabled);
+    provider errors propagate. Reached with the session's record when there is one (a
+    Plugchoice token), else as the driver."""
+    adapter = resources.adapter(provider)
+    if adapter is None:
+        return None
+    record = await resources.records.get(provider, session_id)
+    return await adapter.get_receipt(record.ref() if record else SessionRef(driver_id, session_id))

@@ -21,22 +21,13 @@ from bff.errors import (
 )
 from bff.providers.base import StartRequest
 from bff.resources import Resources
+from bff.store import keys
 from bff.store.records import SessionRecord
 from bff.usecases.limits import check_driver_rate, release_cooldown, take_cooldown
 from bff.usecases.sessions import OwnedSession, require_session
 
 log = logging.getLogger(__name__)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-# Percent-encoded in a key's parts: the separator, the escape itself, and the braces of a
-# Redis Cluster hash tag (a part a client chose must not pick the key's slot either).
-_KEY_ESCAPES = str.maketrans({"%": "%25", ":": "%3A", "{": "%7B", "}": "%7D"})
-
-
-def redis_key(*parts: str) -> str:
-    """``idem:start:cust:k1%3Ak2``: the parts joined by ``:``, each escaped, so that parts a
-    driver or a provider chose cannot pose as other parts (driver ``cust`` with key
-    ``k1:k2`` is not driver ``cust:k1`` with key ``k2``). Ordinary ids read as they are."""
-    return ":".join(part.translate(_KEY_ESCAPES) for part in parts)
 
 
 async def start_session(
@@ -55,7 +46,7 @@ async def start_session(
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidInput("idempotencyKey must be 1 to 200 characters", "idempotencyKey")
     redis = resources.redis
-    idem = redis_key("idem", "start", driver_id, idempotency_key) if idempotency_key else None
+    idem = keys.start_idempotency(driver_id, idempotency_key) if idempotency_key else None
     if idem:
         previous = await _previous_result(resources, idem)
         if previous is not None:
@@ -71,10 +62,11 @@ async def start_session(
         raise NotFound("no such connector")
     if not charger.remote_start_stop:
         raise ChargerNotRemoteCapable("this charger cannot be started from the app")
-    if idem and not await redis.set(idem, "pending", nx=True, ex=60):
+    pending = keys.IDEMPOTENCY_PENDING_TTL
+    if idem and not await redis.set(idem, "pending", nx=True, ex=pending):
         previous = await _wait_previous(resources, idem)
         return await require_session(resources, driver_id, *previous)
-    cooldown = redis_key(gid.provider.value, charger_id, conn_id)
+    cooldown = keys.connector_cooldown(gid.provider, charger_id, conn_id)
     try:
         await take_cooldown(redis, cooldown, resources.settings.connector_cooldown_seconds)
         try:

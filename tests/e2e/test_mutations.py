@@ -7,6 +7,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from bff.domain.model import Provider
+from bff.store import keys
 from tests.conftest import REDIS_URL
 from tests.e2e.flows import (
     ERRORS,
@@ -192,7 +194,8 @@ async def test_plugchoice_confirm_rate_limit_and_expired_token(client: GraphQLCl
 
     node = await detail(client, sid)
     r = aioredis.Redis.from_url(REDIS_URL)
-    record = json.loads(await r.get(f"rec:PLUGCHOICE:{node['providerSessionId']}"))
+    key = keys.record(keys.session_key(Provider.PLUGCHOICE, node["providerSessionId"]))
+    record = json.loads(await r.get(key))
     await r.aclose()
     await sandbox(server, "plugchoice", "/_control/expire", {"token": record["extra"]["token"]})
 

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 import websockets
 
 from bff.graphql.engine.operations_file import operation_documents, read_operations_file
+from bff.store import keys
 from tests.conftest import FAST_ENV
 from tests.support import CONTRACT, GraphQLClient, Server, contract_operations
 
@@ -99,12 +100,12 @@ async def test_miss_register_hit_over_post(client: GraphQLClient, store: aioredi
     registered = await post(client, {"query": query, "extensions": ext(digest), "variables": NEAR})
     ids = chargers(registered)
     assert ids
-    assert await store.get(f"pq:{digest}") == query.encode()
-    assert 0 < await store.ttl(f"pq:{digest}") <= 7 * 24 * 3600
+    assert await store.get(keys.persisted_query(digest)) == query.encode()
+    assert 0 < await store.ttl(keys.persisted_query(digest)) <= 7 * 24 * 3600
 
     hit = await post(client, {"extensions": ext(digest), "variables": NEAR})
     assert chargers(hit) == ids
-    await store.delete(f"pq:{digest}")
+    await store.delete(keys.persisted_query(digest))
 
 
 async def test_miss_register_hit_over_get(client: GraphQLClient, store: aioredis.Redis) -> None:
@@ -116,9 +117,9 @@ async def test_miss_register_hit_over_get(client: GraphQLClient, store: aioredis
     assert codes(miss) == ["PERSISTED_QUERY_NOT_FOUND"]
 
     ids = chargers(await get(client, {**params, "query": query}))
-    assert await store.exists(f"pq:{digest}")
+    assert await store.exists(keys.persisted_query(digest))
     assert chargers(await get(client, params)) == ids
-    await store.delete(f"pq:{digest}")
+    await store.delete(keys.persisted_query(digest))
 
 
 async def test_hash_mismatch_is_refused_and_not_stored(
@@ -129,7 +130,7 @@ async def test_hash_mismatch_is_refused_and_not_stored(
     r = await post(client, {"query": query, "extensions": ext(wrong), "variables": NEAR})
     assert r.status_code == 400
     assert codes(r) == ["PERSISTED_QUERY_HASH_MISMATCH"]
-    assert not await store.exists(f"pq:{wrong}") and not await store.exists(f"pq:{sha(query)}")
+    assert not await store.exists(keys.persisted_query(wrong)) and not await store.exists(keys.persisted_query(sha(query)))
 
 
 async def test_a_query_that_does_not_validate_is_not_stored(
@@ -138,7 +139,7 @@ async def test_a_query_that_does_not_validate_is_not_stored(
     query = f"# {uuid.uuid4()}\nquery Broken {{ chargers {{ nope }} }}"
     r = await post(client, {"query": query, "extensions": ext(sha(query))})
     assert set(codes(r)) == {"GRAPHQL_VALIDATION_FAILED"}
-    assert not await store.exists(f"pq:{sha(query)}")
+    assert not await store.exists(keys.persisted_query(sha(query)))
     again = await post(client, {"extensions": ext(sha(query))})
     assert codes(again) == ["PERSISTED_QUERY_NOT_FOUND"]
 
@@ -159,12 +160,12 @@ async def test_a_persisted_mutation_is_refused_over_get(
     variables = {"id": "no-such-session"}
     r = await post(client, {"query": mutation, "extensions": ext(digest), "variables": variables})
     assert r.status_code == 200, r.text
-    assert await store.exists(f"pq:{digest}")
+    assert await store.exists(keys.persisted_query(digest))
     refused = await get(client, {"extensions": ext(digest), "variables": variables})
     # 405, as GraphQL-over-HTTP requires for a mutation over GET, with a GraphQL error.
     assert refused.status_code == 405 and refused.headers["allow"] == "POST", refused.text
     assert refused.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
-    await store.delete(f"pq:{digest}")
+    await store.delete(keys.persisted_query(digest))
 
 
 async def test_another_replica_knows_a_registered_hash(
@@ -181,7 +182,7 @@ async def test_another_replica_knows_a_registered_hash(
         assert chargers(await get(other, {"extensions": ext(digest), "variables": NEAR})) == ids
     finally:
         await other.aclose()
-        await store.delete(f"pq:{digest}")
+        await store.delete(keys.persisted_query(digest))
 
 
 async def ws_run(server: Server, token: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
@@ -216,7 +217,7 @@ async def test_websocket_looks_hashes_up(client: GraphQLClient, store: aioredis.
     assert [m["type"] for m in hit] == ["next", "complete"]
     edges = hit[0]["payload"]["data"]["chargers"]["edges"]
     assert [e["node"]["id"] for e in edges] == ids
-    await store.delete(f"pq:{digest}")
+    await store.delete(keys.persisted_query(digest))
 
 
 async def test_only_registered_operations_run_in_strict_mode(strict: Server, driver: str) -> None:

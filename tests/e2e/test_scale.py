@@ -13,6 +13,8 @@ import pytest
 import redis.asyncio as aioredis
 import websockets
 
+from bff.domain.model import Provider
+from bff.store import keys
 from tests.conftest import FAST_ENV, REDIS_URL
 from tests.e2e.flows import WARSAW, connector, start, wait_status
 from tests.support import GraphQLClient, Server, wait_for
@@ -124,7 +126,8 @@ async def test_a_subscriber_that_stops_reading_does_not_grow_memory(
                                    sid)
     r = aioredis.Redis.from_url(REDIS_URL)
     try:
-        snap = decode_snapshot(await r.get(f"snap:PLUGSURFING:{provider_id}"))
+        session_key = keys.session_key(Provider.PLUGSURFING, provider_id)
+        snap = decode_snapshot(await r.get(keys.snapshot(session_key)))
         base = rss_kib(lone_server)
         pad = "x" * 8192  # 8 KiB a message: 16,000 of them would be 128 MiB if kept
         import dataclasses
@@ -144,7 +147,7 @@ async def test_a_subscriber_that_stops_reading_does_not_grow_memory(
                     )
                     msg = encode_snapshot(Snapshot(s, snap.version + n, snap.driver_id,
                                                    snap.changed_at))
-                    pipe.publish(f"ch:session:PLUGSURFING:{provider_id}", msg)
+                    pipe.publish(keys.session_channel(session_key), msg)
                 await pipe.execute()
         # A reading subscriber sees the last update: the server has handled them all.
         last = (snap.session.observed_at + timedelta(seconds=16_000)).isoformat()

@@ -21,9 +21,8 @@ import httpx
 import pytest
 import websockets
 
-from bff.domain.model import SessionStatus
-from bff.providers.base import SessionRef
-from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
+from bff.domain.model import Provider, SessionRef, SessionStatus
+from bff.providers.registry import build_adapter
 from bff.providers.roaming.webhooks import sign_roaming_webhook
 from bff.settings import Settings
 from tests.conftest import FAST_ENV
@@ -119,8 +118,9 @@ async def test_redis_down_and_back_under_200_subscriptions(
 ) -> None:
     driver = f"redis-down-{uuid.uuid4().hex[:6]}"
     c = GraphQLClient(bff, bff.token(driver))
-    adapter, provider_http = build_plugsurfing_adapter(f"{bff.url}/_sandbox/plugsurfing",
-                                                       Settings())
+    adapter, provider_http = build_adapter(
+        Provider.PLUGSURFING, f"{bff.url}/_sandbox/plugsurfing", Settings()
+    )
     subs: list[Subscriber] = []
     try:
         sid = (await start(c, await connector(c, WARSAW)))["session"]["id"]

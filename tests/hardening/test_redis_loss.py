@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from bff import ids
-from bff.providers.base import SessionRef
-from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
+from bff.domain.model import Provider, SessionRef
+from bff.providers.registry import build_adapter
 from bff.settings import Settings
 from tests.conftest import FAST_ENV
 from tests.e2e.flows import HELSINKI, UTRECHT, WARSAW, connector, detail, start, wait_status
@@ -197,8 +197,9 @@ async def test_redis_emptied_without_the_copy_providers_attribute_and_the_rest_i
     srv = serve(own_redis, BFF_REDIS_KEEP_LIVE_RECORDS="false")
     driver = f"loss-{uuid.uuid4().hex[:6]}"
     c = GraphQLClient(srv, srv.token(driver))
-    adapter, provider_http = build_plugsurfing_adapter(f"{srv.url}/_sandbox/plugsurfing",
-                                                       Settings())
+    adapter, provider_http = build_adapter(
+        Provider.PLUGSURFING, f"{srv.url}/_sandbox/plugsurfing", Settings()
+    )
     try:
         made = await start_six(c)
         at_car = made["PLUGSURFING"][0]

@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from bff.domain.model import Provider
 from bff.providers.roaming.webhooks import sign_roaming_webhook
 from bff.settings import Settings
+from bff.store import keys
 from bff.store.records import SessionRecord, SessionRecords
 from tests.conftest import FAST_ENV
 from tests.figures import Figures
@@ -254,7 +255,8 @@ async def test_malformed_webhooks_get_4xx_and_change_nothing(
         r = await http.post("/webhooks/roaming", content=body, headers=headers)
         assert r.status_code == 200, r.text
         await pubs.settle(rds)
-        assert await rds.exists("snap:ROAMING:r-1") and len(pubs.messages) >= 1
+        snapshot = keys.snapshot(keys.session_key(Provider.ROAMING, "r-1"))
+        assert await rds.exists(snapshot) and len(pubs.messages) >= 1
         recorded, published = await keyspace(rds), len(pubs.messages)
         for _ in range(3):
             again = await http.post("/webhooks/roaming", content=body, headers=headers)

@@ -19,10 +19,11 @@ from bff.domain.model import (
     Receipt,
     SessionFilter,
     SessionPage,
+    SessionRef,
     SessionStatus,
 )
 from bff.domain.money import Money
-from bff.providers.base import SessionRef, StartRequest
+from bff.providers.base import StartRequest
 
 T0 = datetime(2026, 3, 30, 8, 0, tzinfo=UTC)
 

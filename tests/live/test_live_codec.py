@@ -31,6 +31,7 @@ from bff.live.codec import (
     message_key,
     with_record,
 )
+from bff.store import keys
 from bff.store.records import SessionRecord
 from tests.live.support import at, session
 
@@ -101,8 +102,9 @@ def test_snapshot_round_trip_and_message_key() -> None:
     snap = Snapshot(full_session(), 7, "driver-1", 1_700_000_000.5)
     raw = encode_snapshot(snap)
     assert decode_snapshot(raw) == snap
-    assert message_key("ch:driver:driver-1", raw) == "ROAMING:770e8400"
-    assert message_key("ch:session:ROAMING:770e8400", raw) == "ch:session:ROAMING:770e8400"
+    session = keys.session_key(Provider.ROAMING, "770e8400")
+    assert message_key(keys.driver_channel("driver-1"), raw) == session
+    assert message_key(keys.session_channel(session), raw) == keys.session_channel(session)
     assert message_key("ch:x", "not json") == "ch:x"
 
 

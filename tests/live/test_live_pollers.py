@@ -14,6 +14,7 @@ from bff.live.hub import LiveHub
 from bff.live.pollers import Poller
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
+from bff.store import keys
 from bff.store.records import SessionRecords
 from tests.live.conftest import LIVE_REDIS_URL
 from tests.live.support import FakeAdapter, session
@@ -105,7 +106,7 @@ async def test_polling_stops_once_final(
     await live(hub, PC, "p1")
     adapters[PC].put("d1", session(S.COMPLETED, 50, id="p1", provider=PC, cost_minor=100))
     assert await hub.poller.poll_once() == [(PC, "p1")]
-    await hub.redis.delete("lease:poll:PLUGCHOICE:p1")
+    await hub.redis.delete(keys.poll_lease(keys.session_key(PC, "p1")))
     assert await hub.poller.poll_once() == []
     assert await hub.store.live_sessions(PC) == []
 
@@ -117,7 +118,7 @@ async def test_a_failing_provider_is_not_hammered(
     clock.now += 60
     adapters[PS].fail = ProviderUnavailable("PLUGSURFING", "down")
     assert await hub.poller.poll_once() == [(PS, "s1")]
-    await hub.redis.delete("lease:poll:PLUGSURFING:s1")
+    await hub.redis.delete(keys.poll_lease(keys.session_key(PS, "s1")))
     assert await hub.poller.poll_once() == []  # touched: quiet again only in 30 s
     assert [sid for sid, _ in await hub.store.live_sessions(PS)] == ["s1"]  # still live
 

@@ -15,7 +15,8 @@ from bff.domain.model import Energy, Provider
 from bff.domain.model import SessionStatus as S
 from bff.domain.reconcile import is_material_change
 from bff.live.codec import decode_snapshot
-from bff.live.snapshots import SnapshotStore, live_key
+from bff.live.snapshots import SnapshotStore
+from bff.store import keys
 from tests.live.conftest import LIVE_REDIS_URL
 from tests.live.support import at, session, wait_for
 
@@ -49,7 +50,7 @@ class Recorder:
 @pytest.fixture
 async def recorder(rds: Redis) -> AsyncIterator[Recorder]:
     r = Recorder(rds)
-    await r.start(f"ch:session:{P.value}:s1", "ch:driver:d1")
+    await r.start(keys.session_channel(keys.session_key(P, "s1")), keys.driver_channel("d1"))
     yield r
     await r.stop()
 
@@ -64,7 +65,10 @@ async def test_apply_stores_publishes_and_returns_only_changes(
     assert await store.apply(session(S.STARTING, 5), "d1") is None  # older
     assert await store.get(P, "s1") == first
     await wait_for(lambda: len(recorder.messages) == 2, what="two messages")
-    assert {ch for ch, _ in recorder.messages} == {"ch:session:PLUGSURFING:s1", "ch:driver:d1"}
+    assert {ch for ch, _ in recorder.messages} == {
+        keys.session_channel(keys.session_key(P, "s1")),
+        keys.driver_channel("d1"),
+    }
     snap = decode_snapshot(recorder.messages[0][1])
     assert (snap.session, snap.version, snap.driver_id) == (first, 1, "d1")
 
@@ -108,7 +112,7 @@ async def test_concurrent_shuffled_applies_end_at_the_newest(
         lambda: any(decode_snapshot(m).session.status is S.COMPLETED for _, m in recorder.messages),
         what="the final state published",
     )
-    published = [decode_snapshot(m) for ch, m in recorder.messages if ch.startswith("ch:session")]
+    published = [decode_snapshot(m) for ch, m in recorder.messages if keys.is_session_channel(ch)]
     versions = [p.version for p in published]
     assert versions == sorted(set(versions))  # each write once, in order
     times = [p.session.observed_at for p in published]
@@ -122,10 +126,10 @@ async def test_live_set_follows_the_lifecycle_and_final_snapshots_expire(rds: Re
     store = SnapshotStore(rds)
     await store.apply(session(S.CHARGING, 0), "d1")
     assert [sid for sid, _ in await store.live_sessions(P)] == ["s1"]
-    assert 0 < await rds.ttl("snap:PLUGSURFING:s1") <= 7 * 86400
+    assert 0 < await rds.ttl(keys.snapshot(keys.session_key(P, "s1"))) <= 7 * 86400
     await store.apply(session(S.COMPLETED, 10), "d1")
     assert await store.live_sessions(P) == []
-    assert 0 < await rds.ttl("snap:PLUGSURFING:s1") <= 86400
+    assert 0 < await rds.ttl(keys.snapshot(keys.session_key(P, "s1"))) <= 86400
     assert [s.session.id for s in await store.driver_snapshots("d1")] == ["s1"]
 
 
@@ -140,7 +144,7 @@ async def test_quiet_sessions_and_driver_actions(rds: Redis) -> None:
     # A driver's action is not news from the provider: "a" stays quiet.
     applied = await store.act(P, "a", "stop_requested", at(5), "d1")
     assert applied.session is not None and applied.session.status is S.STOPPING
-    assert await rds.zscore(live_key(P), "a") == 1000.0
+    assert await rds.zscore(keys.live_set(P), "a") == 1000.0
     abandoned = await store.act(P, "b", "abandon", at(5), "d1")
     assert abandoned.session is not None and abandoned.session.status is S.ABANDONED
     assert [sid for sid, _ in await store.live_sessions(P)] == ["a"]

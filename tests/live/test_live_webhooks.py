@@ -19,7 +19,7 @@ from bff.live.hub import LiveHub
 from bff.live.routes import webhook_routes
 from bff.providers.roaming.webhooks import sign_roaming_webhook
 from bff.settings import Settings
-from bff.store.epoch import EPOCH_KEY
+from bff.store.keys import EPOCH as EPOCH_KEY
 from bff.store.records import SessionRecord, SessionRecords
 from tests.live.conftest import LIVE_REDIS_URL
 from tests.live.support import FakeAdapter, session

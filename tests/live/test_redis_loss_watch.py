@@ -9,8 +9,8 @@ from redis.asyncio import Redis
 from bff.domain.model import Provider
 from bff.domain.model import SessionStatus as S
 from bff.live.hub import LiveHub
-from bff.live.snapshots import live_key
 from bff.settings import Settings
+from bff.store import keys
 from bff.store.records import SessionRecord, SessionRecords
 from tests.live.conftest import LIVE_REDIS_URL
 from tests.live.support import FakeAdapter, session
@@ -53,7 +53,7 @@ async def test_a_flush_is_seen_once_and_the_copied_records_come_back(rds: Redis)
                               "unrecoverable": 0}
     for p, rec in made.items():
         assert await hub.records.get(p, rec.session_id) == rec
-        assert await rds.zscore(live_key(p), rec.session_id) == 0  # due at once
+        assert await rds.zscore(keys.live_set(p), rec.session_id) == 0  # due at once
         assert await hub.records.driver_keys("d1", p)
     report = watch.report()
     assert len(report["degraded"]) == 1  # type: ignore[arg-type]

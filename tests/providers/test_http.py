@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 import pytest
 import uvicorn
 
+from bff.domain.model import Provider, SessionRef
 from bff.errors import ProviderUnavailable
-from bff.providers.base import SessionRef
 from bff.providers.http import KEEPALIVE_EXPIRY_SECONDS
-from bff.providers.plugchoice.adapter import TOKEN_KEY, build_plugchoice_adapter
-from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
-from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.providers.plugchoice.adapter import TOKEN_KEY
+from bff.providers.registry import build_adapter
 from bff.settings import Settings
 from tests.figures import Figures
 
@@ -89,7 +88,7 @@ async def test_a_poll_on_a_connection_closed_as_it_is_reused_succeeds(
 ) -> None:
     server, url = keepalive_server
     # No retries configured: the read is still sent once more, on a new connection.
-    adapter, client = build_plugchoice_adapter(url, Settings(upstream_retries=0))
+    adapter, client = build_adapter(Provider.PLUGCHOICE, url, Settings(upstream_retries=0))
     async with client:
         assert await adapter.get_session(ref(1)) is not None
         server.expire()
@@ -103,7 +102,7 @@ async def test_a_round_of_polls_on_connections_closed_as_they_are_reused_succeed
 ) -> None:
     server, url = keepalive_server
     # The default settings: 2 retries; 5 failures in a row open the circuit for 30 s.
-    adapter, client = build_plugchoice_adapter(url, Settings())
+    adapter, client = build_adapter(Provider.PLUGCHOICE, url, Settings())
     breaker = adapter.client.http.breaker
     assert breaker is not None
     polls = 6  # a poll round: this many live sessions at once
@@ -126,7 +125,7 @@ async def test_a_write_on_a_closed_connection_is_not_resent(
     keepalive_server: tuple[KeepAliveServer, str],
 ) -> None:
     server, url = keepalive_server
-    adapter, client = build_plugchoice_adapter(url, Settings())
+    adapter, client = build_adapter(Provider.PLUGCHOICE, url, Settings())
     async with client:
         await adapter.get_session(ref(1))  # opens the connection the stop reuses
         server.expire()
@@ -139,9 +138,9 @@ async def test_idle_connections_are_dropped_before_uvicorns_keep_alive_closes_th
     # uvicorn (our sandbox and, often, a provider's) closes a connection idle 5 s; polls
     # come every 5 s. Reusing a connection the server is keepalive_server fails the request.
     assert KEEPALIVE_EXPIRY_SECONDS < uvicorn.Config(app=None).timeout_keep_alive
-    for build in (build_plugchoice_adapter, build_plugsurfing_adapter, build_roaming_adapter):
-        _, client = build("http://provider.test", Settings())
+    for provider in Provider:
+        _, client = build_adapter(provider, "http://provider.test", Settings())
         async with client:
             # httpx has no public getter for its pool's limits.
             pool = client._transport._pool  # type: ignore[attr-defined]
-            assert pool._keepalive_expiry == KEEPALIVE_EXPIRY_SECONDS, build
+            assert pool._keepalive_expiry == KEEPALIVE_EXPIRY_SECONDS, provider

@@ -67,16 +67,16 @@ class CountingRecords:
     def __init__(self, records: SessionRecords, adapter: FakeHistory) -> None:
         self.records = records
         self.adapter = adapter
-        self.after_answer: list[list[str]] = []
+        self.after_answer: list[list[tuple[Provider, str]]] = []
         self.read = asyncio.Event()
 
     async def driver_keys(self, *args: Any, **kwargs: Any) -> list[tuple[str, float]]:
         return await self.records.driver_keys(*args, **kwargs)
 
-    async def get_many(self, keys: list[str]) -> list[SessionRecord | None]:
+    async def get_many(self, sessions: list[tuple[Provider, str]]) -> list[SessionRecord | None]:
         if self.adapter.answered:
-            self.after_answer.append(keys)
-        found = await self.records.get_many(keys)
+            self.after_answer.append(sessions)
+        found = await self.records.get_many(sessions)
         self.read.set()
         return found
 
@@ -139,7 +139,7 @@ async def test_sessions_beyond_the_read_ahead_are_read_by_key(records: SessionRe
     [edge] = page.edges
     assert edge.owned.session.id == "old"
     assert edge.owned.record is not None and edge.owned.record.charger_id == "EVSE-old"
-    assert counting.after_answer == [["PLUGSURFING:old"]]
+    assert counting.after_answer == [[(Provider.PLUGSURFING, "old")]]
     assert page.has_next_page
 
 

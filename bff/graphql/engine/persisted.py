@@ -7,7 +7,7 @@ A client sends ``extensions.persistedQuery = {"version": 1, "sha256Hash": <hex>}
   the link retries with the full query;
 - with the query and the hash: the hash must be the query's SHA-256 (else
   ``PERSISTED_QUERY_HASH_MISMATCH``, HTTP 400); after a run that parsed and validated,
-  the query is stored in Redis under ``pq:{hash}`` so every replica knows it.
+  the query is stored in Redis (:class:`QueryTexts`) so every replica knows it.
 
 With ``only`` (``BFF_PERSISTED_QUERIES_ONLY``) nothing is registered by clients: a request
 must name a known operation, by hash or by its exact text, else
@@ -28,10 +28,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from typing import Any, Protocol
 
 from bff.errors import PersistedQueryRefused
 from bff.graphql.engine.operations_file import read_operations_file
@@ -39,7 +36,6 @@ from bff.settings import Settings
 
 log = logging.getLogger(__name__)
 
-KEY_PREFIX = "pq:"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 #: Longer documents still run but are not stored (a client must not fill Redis).
 MAX_STORED_QUERY_BYTES = 64 * 1024
@@ -65,20 +61,31 @@ def sha256_hex(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+class QueryTexts(Protocol):
+    """Where the texts are kept, shared by the replicas (the app passes
+    :class:`bff.store.persisted.PersistedQueryTexts`). Its failures are its own: a lookup
+    answers None, a write False."""
+
+    async def get(self, digest: str) -> str | None: ...
+
+    async def add(self, digest: str, text: str, ttl_seconds: int) -> bool: ...
+
+    async def pin(self, texts: Mapping[str, str]) -> bool: ...
+
+
 class PersistedQueries:
-    """The APQ rules and their store: Redis ``pq:{sha256}``, shared by the replicas,
-    behind a small per-process cache (a hash names one text forever, so it never goes
-    stale)."""
+    """The APQ rules over :class:`QueryTexts`, behind a small per-process cache (a hash
+    names one text forever, so it never goes stale)."""
 
     def __init__(
         self,
-        redis: Redis,
+        texts: QueryTexts,
         *,
         only: bool = False,
         ttl_seconds: int = 0,
         cache_size: int = 1000,
     ) -> None:
-        self.redis = redis
+        self.texts = texts
         self.only = only
         self.ttl_seconds = ttl_seconds
         self._cache_size = cache_size
@@ -113,7 +120,7 @@ class PersistedQueries:
         return Resolved(query, None if known or not small else digest)
 
     async def lookup(self, digest: str) -> str | None:
-        """The query stored under ``digest``, or None (also when Redis is unreachable)."""
+        """The query stored under ``digest``, or None (also when the store is unreachable)."""
         pinned = self._pinned.get(digest)
         if pinned is not None:
             return pinned
@@ -121,14 +128,9 @@ class PersistedQueries:
         if cached is not None:
             self._cache.move_to_end(digest)
             return cached
-        try:
-            raw = await self.redis.get(KEY_PREFIX + digest)
-        except (RedisError, OSError) as exc:
-            log.warning("persisted query lookup failed: %s", type(exc).__name__)
+        text = await self.texts.get(digest)
+        if text is None:
             return None
-        if raw is None:
-            return None
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
         if sha256_hex(text) != digest:  # never run what the hash does not name
             log.warning("persisted query %s does not match its hash: ignored", digest)
             return None
@@ -137,23 +139,14 @@ class PersistedQueries:
 
     async def register(self, digest: str, query: str) -> None:
         """Store a client's query (it ran); kept for ``ttl_seconds`` (0: for good)."""
-        try:
-            # NX: never shorten the life of an entry pinned from the operations file.
-            await self.redis.set(KEY_PREFIX + digest, query, ex=self.ttl_seconds or None, nx=True)
-        except (RedisError, OSError) as exc:
-            log.warning("persisted query not stored: %s", type(exc).__name__)
-            return
-        self._remember(digest, query)
+        if await self.texts.add(digest, query, self.ttl_seconds):
+            self._remember(digest, query)
 
     async def pin(self, queries: Iterable[str]) -> int:
-        """Known operations for good (the allow-list): in this process and in Redis."""
+        """Known operations for good (the allow-list): in this process and in the store."""
         texts = {sha256_hex(q): q for q in queries}
         self._pinned.update(texts)
-        if texts:
-            try:
-                await self.redis.mset({KEY_PREFIX + d: q for d, q in texts.items()})
-            except (RedisError, OSError) as exc:
-                log.warning("persisted queries pinned locally only: %s", type(exc).__name__)
+        await self.texts.pin(texts)
         return len(texts)
 
     def _remember(self, digest: str, text: str) -> None:
@@ -183,14 +176,14 @@ def _not_allowed() -> PersistedQueryRefused:
 
 
 async def open_persisted_queries(
-    settings: Settings, redis: Redis
+    settings: Settings, texts: QueryTexts
 ) -> PersistedQueries | None:
     """The app's store from the settings, with the operations file pinned (a missing or
     broken file fails the startup), or None when persisted queries are off."""
     if not (settings.persisted_queries or settings.persisted_queries_only):
         return None
     store = PersistedQueries(
-        redis,
+        texts,
         only=settings.persisted_queries_only,
         ttl_seconds=settings.persisted_queries_ttl_seconds,
     )

@@ -14,9 +14,9 @@ from strawberry.dataloader import DataLoader
 
 from bff.domain.model import Charger, Provider, Receipt
 from bff.errors import ProviderError
-from bff.providers.base import SessionRef
 from bff.resources import Resources
 from bff.usecases.partial import ProviderFailures
+from bff.usecases.sessions import get_receipt
 
 ChargerKey = tuple[Provider, str]
 ReceiptKey = tuple[Provider, str, str]  # provider, session id, driver id
@@ -24,7 +24,7 @@ ReceiptKey = tuple[Provider, str, str]  # provider, session id, driver id
 
 class ChargerByIdLoader(DataLoader[ChargerKey, Charger | None]):
     """Chargers by (provider, charger id): at most one ``get_chargers`` call per provider
-    per tick, for the ids the process-wide :class:`~bff.usecases.charger_cache.ChargerCache`
+    per tick, for the ids the process-wide :class:`~bff.providers.charger_cache.ChargerCache`
     does not hold."""
 
     def __init__(self, resources: Resources, failures: ProviderFailures) -> None:
@@ -70,13 +70,8 @@ class ReceiptBySessionLoader(DataLoader[ReceiptKey, Receipt | None]):
     async def _load(self, keys: Sequence[ReceiptKey]) -> list[Receipt | None]:
         async def one(key: ReceiptKey) -> Receipt | None:
             provider, session_id, driver_id = key
-            adapter = self.resources.adapter(provider)
-            if adapter is None:
-                return None
-            record = await self.resources.records.get(provider, session_id)
-            ref = record.ref() if record else SessionRef(driver_id, session_id)
             try:
-                return await adapter.get_receipt(ref)
+                return await get_receipt(self.resources, driver_id, provider, session_id)
             except ProviderError as exc:
                 self.failures.add(provider, exc)
                 return None

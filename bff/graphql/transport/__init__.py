@@ -74,7 +74,7 @@ class GraphQLEndpoint:
 
     async def start(self, resources: Resources) -> None:
         """Attach what needs the running resources (persisted queries live in Redis)."""
-        self.engine.persisted = await open_persisted_queries(self.settings, resources.redis)
+        self.engine.persisted = await open_persisted_queries(self.settings, resources.queries)
 
     async def close(self) -> None:
         """Close every socket (before the resources close: none may outlive Redis)."""

@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import httpx
-
 from bff.domain.model import (
     Charger,
     ChargingProfile,
@@ -25,11 +23,11 @@ from bff.domain.model import (
     Receipt,
     SessionFilter,
     SessionPage,
+    SessionRef,
 )
 from bff.errors import ProviderNotFound, ProviderRejected
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp, provider_client
+from bff.providers.base import ClientOptions, StartRequest
+from bff.providers.http import ProviderHttp
 from bff.providers.plugchoice.client import PlugchoiceClient
 from bff.providers.plugchoice.constants import PROVIDER_NAME
 from bff.providers.plugchoice.mappers import money, to_charger, to_cost, to_session
@@ -175,24 +173,12 @@ def _not_supported(message: str) -> ProviderRejected:
     return ProviderRejected(PROVIDER_NAME, message, ProviderRejected.NOT_SUPPORTED)
 
 
-def build_plugchoice_adapter(
-    base_url: str,
-    settings: Settings,
-    transport: httpx.AsyncBaseTransport | None = None,
-) -> tuple[PlugchoiceAdapter, httpx.AsyncClient]:
-    """The adapter and the httpx client it owns (close the client in the app's lifespan).
+#: ``base_url`` is Plugchoice's origin (``https://app.plugchoice.com``) or the sandbox
+#: mount (``http://host:port/_sandbox/plugchoice``); the client adds ``/api/v3/...``.
+PLUGCHOICE_CLIENT = ClientOptions(
+    headers={"Accept": "application/json", "User-Agent": "charging-bff"}
+)
 
-    ``base_url`` is Plugchoice's origin (``https://app.plugchoice.com``) or the sandbox
-    mount (``http://host:port/_sandbox/plugchoice``); the client adds ``/api/v3/...``.
-    """
-    client = provider_client(
-        base_url=base_url,
-        timeout=settings.plugchoice_timeout_seconds,
-        transport=transport,
-        headers={"Accept": "application/json", "User-Agent": "charging-bff"},
-    )
-    breaker = CircuitBreaker(
-        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
-    )
-    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
-    return PlugchoiceAdapter(PlugchoiceClient(http)), client
+
+def connect_plugchoice(http: ProviderHttp, settings: Settings) -> PlugchoiceAdapter:
+    return PlugchoiceAdapter(PlugchoiceClient(http))

@@ -15,15 +15,14 @@ sent once. Each endpoint's documented error statuses become :mod:`bff.errors` ki
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
-from bff.providers.invalid import unreadable
 from bff.providers.plugchoice.constants import API_BASE, PROVIDER_NAME
 from bff.providers.plugchoice.schemas import (
     ChargerList,
@@ -32,8 +31,6 @@ from bff.providers.plugchoice.schemas import (
     SessionEnvelope,
     StartResponse,
 )
-
-M = TypeVar("M", bound=BaseModel)
 
 #: Codes per ``GET /chargers?codes=``; longer lists are split into several requests.
 MAX_CODES_PER_REQUEST = 50
@@ -77,7 +74,7 @@ class PlugchoiceClient:
         response = await self._write(
             f"{API_BASE}/sessions", _START, not_found=_NO_CHARGER, json=body
         )
-        return _parse(StartResponse, response)
+        return self.http.parse(StartResponse, response)
 
     async def show_session(self, token: str) -> SessionEnvelope:
         """``GET /sessions/{token}``: the session now (poll this; 30 a minute)."""
@@ -86,19 +83,22 @@ class PlugchoiceClient:
         )
         if response.status_code == 404:
             raise ProviderNotFound(PROVIDER_NAME, _GONE)
-        return _parse(SessionEnvelope, response)
+        return self.http.parse(SessionEnvelope, response)
 
     async def confirm_session(self, token: str) -> SessionEnvelope:
         """``POST /sessions/{token}/confirm`` after the browser's ``stripe.confirmPayment``."""
-        return _parse(SessionEnvelope, await self._write(_session_url(token, "confirm"), _CONFIRM))
+        response = await self._write(_session_url(token, "confirm"), _CONFIRM)
+        return self.http.parse(SessionEnvelope, response)
 
     async def stop_session(self, token: str) -> SessionEnvelope:
         """``POST /sessions/{token}/stop``: asks the charger to stop an active charge."""
-        return _parse(SessionEnvelope, await self._write(_session_url(token, "stop"), _STOP))
+        response = await self._write(_session_url(token, "stop"), _STOP)
+        return self.http.parse(SessionEnvelope, response)
 
     async def cancel_session(self, token: str) -> SessionEnvelope:
         """``POST /sessions/{token}/cancel``: before charging begins; releases the hold."""
-        return _parse(SessionEnvelope, await self._write(_session_url(token, "cancel"), _CANCEL))
+        response = await self._write(_session_url(token, "cancel"), _CANCEL)
+        return self.http.parse(SessionEnvelope, response)
 
     async def search_chargers(
         self, latitude: float, longitude: float, radius_meters: int, limit: int | None = None
@@ -114,7 +114,7 @@ class PlugchoiceClient:
         response = await self.http.request(
             "GET", f"{API_BASE}/chargers", idempotent=True, params=params
         )
-        return _parse(ChargerList, response).data
+        return self.http.parse(ChargerList, response).data
 
     async def get_chargers(self, public_codes: Sequence[str]) -> list[PublicCharger]:
         """``GET /chargers?codes=a,b``: many chargers per request; unknown codes are absent."""
@@ -125,7 +125,7 @@ class PlugchoiceClient:
             response = await self.http.request(
                 "GET", f"{API_BASE}/chargers", idempotent=True, params={"codes": ",".join(chunk)}
             )
-            found.extend(_parse(ChargerList, response).data)
+            found.extend(self.http.parse(ChargerList, response).data)
         return found
 
     async def _write(
@@ -173,12 +173,3 @@ def _error_fields(response: httpx.Response) -> set[str]:
     except ValidationError:
         return set()
     return set(body.errors or {})
-
-
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise unreadable(
-            PROVIDER_NAME, model.__name__, exc, "Plugchoice sent a response we do not understand"
-        ) from None

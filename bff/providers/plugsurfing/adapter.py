@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import httpx
-
 from bff.domain.model import (
     Charger,
     ChargingProfile,
@@ -19,12 +17,12 @@ from bff.domain.model import (
     Receipt,
     SessionFilter,
     SessionPage,
+    SessionRef,
     SessionStatus,
 )
 from bff.errors import ProviderNotFound, ProviderRejected
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp, provider_client
+from bff.providers.base import ClientOptions, StartRequest
+from bff.providers.http import ProviderHttp
 from bff.providers.plugsurfing.auth import plugsurfing_auth
 from bff.providers.plugsurfing.client import PlugsurfingClient
 from bff.providers.plugsurfing.constants import (
@@ -51,7 +49,7 @@ class PlugsurfingAdapter:
     """The Drive API as the domain sees it.
 
     Authentication is configured on the httpx client inside ``http`` (see
-    :func:`build_plugsurfing_adapter`). ``now`` stamps ``observed_at``: Plugsurfing has no
+    :func:`plugsurfing_client_options`). ``now`` stamps ``observed_at``: Plugsurfing has no
     updated-at field, so a session is as new as the moment we asked for it.
     """
 
@@ -191,10 +189,8 @@ def _no_smart_charging() -> ProviderRejected:
     )
 
 
-def build_plugsurfing_adapter(
-    base_url: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> tuple[PlugsurfingAdapter, httpx.AsyncClient]:
-    """The adapter and the httpx client it owns (the caller closes the client)."""
+def plugsurfing_client_options(base_url: str, settings: Settings) -> ClientOptions:
+    """OAuth2 client credentials at ``base_url``'s token endpoint, or the API key."""
     api_key = settings.plugsurfing_api_key
     auth = plugsurfing_auth(
         base_url,
@@ -202,15 +198,8 @@ def build_plugsurfing_adapter(
         settings.plugsurfing_client_secret.get_secret_value(),
         api_key.get_secret_value() if api_key is not None else None,
     )
-    client = provider_client(
-        base_url=base_url,
-        timeout=settings.plugsurfing_timeout_seconds,
-        transport=transport,
-        auth=auth,
-        headers={"accept": "application/json"},
-    )
-    breaker = CircuitBreaker(
-        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
-    )
-    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
-    return PlugsurfingAdapter(http), client
+    return ClientOptions(headers={"accept": "application/json"}, auth=auth)
+
+
+def connect_plugsurfing(http: ProviderHttp, settings: Settings) -> PlugsurfingAdapter:
+    return PlugsurfingAdapter(http)

@@ -11,15 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
-from bff.providers.invalid import unreadable
 from bff.providers.plugsurfing.constants import ERROR_REASON, PROVIDER_NAME, error_reason
 from bff.providers.plugsurfing.schemas import (
     ErrorBody,
@@ -33,7 +31,6 @@ from bff.providers.plugsurfing.schemas import (
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 
 #: 4xx answers whose body says why; read them instead of a bare ProviderRejected.
 _EXPLAINED = (400, 402, 403, 404, 409, 422)
@@ -48,13 +45,6 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise unreadable(
-            PROVIDER_NAME, model.__name__, exc, "Plugsurfing sent an unreadable answer"
-        ) from None
 
 
 def _error(response: httpx.Response) -> ProviderError:
@@ -97,14 +87,14 @@ class PlugsurfingClient:
             },
             json={"filters": dict(filters or {})},
         )
-        return _parse(LocationsResponse, response)
+        return self.http.parse(LocationsResponse, response)
 
     async def get_evses(self, evse_ids: Sequence[str]) -> LocationsResponse:
         """Many EVSEs in one request, grouped by location; unknown ids are left out."""
         response = await self.http.request(
             "GET", "/drive/v1/evses", idempotent=True, params={"ids": ",".join(evse_ids)}
         )
-        return _parse(LocationsResponse, response)
+        return self.http.parse(LocationsResponse, response)
 
     async def start_session(
         self, user_id: str, connector_id: str
@@ -118,24 +108,16 @@ class PlugsurfingClient:
             json={"connectorId": connector_id},
         )
         if response.status_code == 402:
-            challenge = _parse(PaymentChallenge, response)
+            challenge = self.http.parse(PaymentChallenge, response)
             if challenge.session_id and challenge.client_secret:
                 return challenge
         if response.status_code in _EXPLAINED:
             raise _error(response)
-        return _parse(StartResponse, response)
+        return self.http.parse(StartResponse, response)
 
     async def stop_session(self, user_id: str, session_id: str) -> SessionModel | None:
         """The session after the stop request, or None when the answer has no body."""
-        response = await self.http.request(
-            "POST",
-            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/stop",
-            idempotent=False,
-            ok_statuses=_EXPLAINED,
-        )
-        if response.status_code in _EXPLAINED:
-            raise _error(response)
-        return _parse(SessionModel, response) if response.content.strip() else None
+        return await self._act(user_id, session_id, "stop")
 
     async def get_session(self, user_id: str, session_id: str) -> SessionModel:
         response = await self.http.request(
@@ -143,7 +125,7 @@ class PlugsurfingClient:
             f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}",
             idempotent=True,
         )
-        return _parse(SessionModel, response)
+        return self.http.parse(SessionModel, response)
 
     async def list_sessions(
         self,
@@ -168,7 +150,7 @@ class PlugsurfingClient:
         response = await self.http.request(
             "GET", f"/drive/v1/users/{_seg(user_id)}/sessions", idempotent=True, params=params
         )
-        return _parse(SessionPageModel, response)
+        return self.http.parse(SessionPageModel, response)
 
     async def get_receipt(self, session_id: str) -> ReceiptModel | None:
         """The receipt's signed URL, or None while there is no receipt."""
@@ -180,15 +162,20 @@ class PlugsurfingClient:
         )
         if response.status_code == 404:
             return None
-        return _parse(ReceiptModel, response)
+        return self.http.parse(ReceiptModel, response)
 
     async def retry_payment(self, user_id: str, session_id: str) -> SessionModel | None:
+        return await self._act(user_id, session_id, "retry-payment")
+
+    async def _act(self, user_id: str, session_id: str, action: str) -> SessionModel | None:
+        """``POST .../sessions/{id}/{action}``: the session after it, or None when the
+        answer has no body; an explained refusal raises its error."""
         response = await self.http.request(
             "POST",
-            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/retry-payment",
+            f"/drive/v1/users/{_seg(user_id)}/sessions/{_seg(session_id)}/{action}",
             idempotent=False,
             ok_statuses=_EXPLAINED,
         )
         if response.status_code in _EXPLAINED:
             raise _error(response)
-        return _parse(SessionModel, response) if response.content.strip() else None
+        return self.http.parse(SessionModel, response) if response.content.strip() else None

@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
-
 from bff.errors import WebhookRejected
-from bff.providers.invalid import rejected_body
+from bff.providers.base import RefetchSession
 from bff.providers.plugsurfing.constants import KNOWN_EVENTS
 from bff.providers.plugsurfing.schemas import WebhookBody
+from bff.providers.webhook_http import header, json_body
+from bff.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,24 +31,6 @@ class PlugsurfingPrompt:
     timestamp: datetime
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    # Plain dicts are case-sensitive; HTTP header names are not.
-    value = headers.get(name)
-    if value is not None:
-        return value
-    lowered = name.lower()
-    return next((v for k, v in headers.items() if k.lower() == lowered), None)
-
-
-def _is_json(content_type: str | None) -> bool:
-    if not content_type:
-        return False
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (
-        media.startswith("application/") and media.endswith("+json")
-    )
-
-
 def parse_plugsurfing_webhook(
     headers: Mapping[str, str], body: bytes, expected_auth: str
 ) -> PlugsurfingPrompt:
@@ -57,7 +39,7 @@ def parse_plugsurfing_webhook(
     401 for a missing or wrong ``Authorization`` (compared in constant time), 415 for a
     body that is not JSON, 400 for malformed JSON, missing fields or a bad timestamp.
     """
-    got = _header(headers, "authorization")
+    got = header(headers, "authorization")
     # An empty expected value must not accept an empty header.
     if (
         not expected_auth
@@ -65,12 +47,7 @@ def parse_plugsurfing_webhook(
         or not hmac.compare_digest(got.encode("utf-8"), expected_auth.encode("utf-8"))
     ):
         raise WebhookRejected(401, "bad or missing Authorization")
-    if not _is_json(_header(headers, "content-type")):
-        raise WebhookRejected(415, "webhook body must be application/json")
-    try:
-        parsed = WebhookBody.model_validate_json(body)
-    except ValidationError as exc:
-        raise rejected_body(exc) from None
+    parsed = json_body(headers, body, WebhookBody)
     return PlugsurfingPrompt(
         event=parsed.event,
         known=parsed.event in KNOWN_EVENTS,
@@ -78,3 +55,12 @@ def parse_plugsurfing_webhook(
         session_id=parsed.payload.session_id,
         timestamp=parsed.payload.timestamp,
     )
+
+
+def plugsurfing_webhook_event(
+    headers: Mapping[str, str], body: bytes, settings: Settings, now: datetime
+) -> RefetchSession:
+    """The registry's parser: every Plugsurfing webhook is a prompt to re-fetch."""
+    auth = settings.plugsurfing_webhook_auth.get_secret_value()
+    prompt = parse_plugsurfing_webhook(headers, body, auth)
+    return RefetchSession(prompt.session_id, prompt.driver_id, prompt.event, prompt.known)

@@ -6,8 +6,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import httpx
-
 from bff.domain.model import (
     Charger,
     ChargingProfile,
@@ -17,11 +15,11 @@ from bff.domain.model import (
     Receipt,
     SessionFilter,
     SessionPage,
+    SessionRef,
 )
 from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.circuit import CircuitBreaker
-from bff.providers.http import ProviderHttp, provider_client
+from bff.providers.base import StartRequest
+from bff.providers.http import ProviderHttp
 from bff.providers.roaming import mappers
 from bff.providers.roaming.client import RoamingClient
 from bff.providers.roaming.constants import PROVIDER_NAME, RECEIPT_NOT_AVAILABLE
@@ -150,16 +148,6 @@ def _no_payments() -> ProviderRejected:
     )
 
 
-def build_roaming_adapter(
-    base_url: str, settings: Settings, transport: httpx.AsyncBaseTransport | None = None
-) -> tuple[RoamingAdapter, httpx.AsyncClient]:
-    """The adapter and the httpx client it owns (close it in the app's lifespan)."""
-    client = provider_client(
-        base_url=base_url, timeout=settings.roaming_timeout_seconds, transport=transport
-    )
-    breaker = CircuitBreaker(
-        PROVIDER_NAME, settings.circuit_failure_threshold, settings.circuit_open_seconds
-    )
-    http = ProviderHttp(PROVIDER_NAME, client, settings.upstream_retries, breaker)
-    roaming = RoamingClient(http, settings.roaming_jwt_secret.get_secret_value())
-    return RoamingAdapter(roaming), client
+def connect_roaming(http: ProviderHttp, settings: Settings) -> RoamingAdapter:
+    """The adapter over ``http``; user JWTs signed with ``roaming_jwt_secret``."""
+    return RoamingAdapter(RoamingClient(http, settings.roaming_jwt_secret.get_secret_value()))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -20,7 +20,6 @@ from pydantic import ValidationError
 
 from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
-from bff.providers.invalid import unreadable
 from bff.providers.roaming.constants import PLATFORM_ERRORS, PROVIDER_NAME
 from bff.providers.roaming.schemas import (
     ChargingProfileRequest,
@@ -37,8 +36,6 @@ from bff.providers.roaming.schemas import (
     StopSessionResponse,
     WireModel,
 )
-
-M = TypeVar("M", bound=WireModel)
 
 SERVICE_SUBJECT = "bff"
 MAX_IDS_PER_LOOKUP = 50
@@ -75,32 +72,32 @@ class RoamingClient:
         self, driver_id: str, body: StartSessionRequest
     ) -> StartSessionResponse:
         r = await self._send("POST", "/v1/sessions/start", driver_id, False, body)
-        return _parse(StartSessionResponse, r)
+        return self.http.parse(StartSessionResponse, r)
 
     async def stop_session(self, driver_id: str, session_id: str) -> StopSessionResponse:
         body = StopSessionRequest(session_id=session_id)
         r = await self._send("POST", "/v1/sessions/stop", driver_id, False, body)
-        return _parse(StopSessionResponse, r)
+        return self.http.parse(StopSessionResponse, r)
 
     async def get_status(self, driver_id: str, session_id: str) -> SessionStatusObject:
         r = await self._send("GET", f"{_session_path(session_id)}/status", driver_id, True)
-        return _parse(SessionStatusObject, r)
+        return self.http.parse(SessionStatusObject, r)
 
     async def set_charging_profile(
         self, driver_id: str, session_id: str, body: ChargingProfileRequest
     ) -> ChargingProfileResponse:
         url = f"{_session_path(session_id)}/charging-profile"
         r = await self._send("POST", url, driver_id, False, body)
-        return _parse(ChargingProfileResponse, r)
+        return self.http.parse(ChargingProfileResponse, r)
 
     async def clear_charging_profile(self, driver_id: str, session_id: str) -> ClearProfileResponse:
         url = f"{_session_path(session_id)}/charging-profile"
         r = await self._send("DELETE", url, driver_id, False)
-        return _parse(ClearProfileResponse, r)
+        return self.http.parse(ClearProfileResponse, r)
 
     async def get_receipt(self, driver_id: str, session_id: str) -> ReceiptResponse:
         r = await self._send("GET", f"{_session_path(session_id)}/receipt", driver_id, True)
-        return _parse(ReceiptResponse, r)
+        return self.http.parse(ReceiptResponse, r)
 
     async def search_evses(
         self, latitude: float, longitude: float, radius_meters: int, limit: int | None = None
@@ -113,7 +110,7 @@ class RoamingClient:
         if limit is not None:
             params["limit"] = limit
         r = await self._send("GET", "/v1/evses", SERVICE_SUBJECT, True, params=params)
-        return _parse(EvseList, r).evses
+        return self.http.parse(EvseList, r).evses
 
     async def get_evses(self, evse_ids: Sequence[str]) -> list[EvseWire]:
         """EVSEs by id, one request per :data:`MAX_IDS_PER_LOOKUP` ids; unknown ids absent."""
@@ -122,7 +119,7 @@ class RoamingClient:
         for i in range(0, len(ids), MAX_IDS_PER_LOOKUP):
             chunk = ",".join(ids[i : i + MAX_IDS_PER_LOOKUP])
             r = await self._send("GET", "/v1/evses", SERVICE_SUBJECT, True, params={"ids": chunk})
-            found.extend(_parse(EvseList, r).evses)
+            found.extend(self.http.parse(EvseList, r).evses)
         return found
 
     async def _send(
@@ -159,13 +156,3 @@ def _rejection(response: httpx.Response) -> ProviderRejected:
         code = "invalid_request"
     reason, message = PLATFORM_ERRORS.get(code, PLATFORM_ERRORS["invalid_request"])
     return ProviderRejected(PROVIDER_NAME, message, reason=reason)
-
-
-def _parse(model: type[M], response: httpx.Response) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        # A 2xx we cannot read is the platform's fault, not the driver's.
-        raise unreadable(
-            PROVIDER_NAME, model.__name__, exc, "roaming platform sent an unreadable response"
-        ) from None

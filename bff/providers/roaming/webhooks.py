@@ -21,14 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
-
 from bff.domain.model import ChargingSession
 from bff.domain.money import InvalidAmount
 from bff.errors import WebhookRejected
-from bff.providers.invalid import rejected_body
+from bff.providers.base import SessionState
 from bff.providers.roaming.mappers import session_from_status
 from bff.providers.roaming.schemas import WebhookBody, WebhookSessionData
+from bff.providers.webhook_http import header, json_body
+from bff.settings import Settings
 
 SECRET_PREFIX = "whsec_"
 SESSION_UPDATED = "session.updated"
@@ -87,10 +87,9 @@ def parse_roaming_webhook(
     now: datetime,
 ) -> RoamingWebhook:
     """Verify and parse; raises :class:`WebhookRejected` with the status to answer."""
-    lower = {k.lower(): v for k, v in headers.items()}
-    webhook_id = lower.get("webhook-id", "").strip()
-    raw_timestamp = lower.get("webhook-timestamp", "").strip()
-    signatures = lower.get("webhook-signature", "").strip()
+    webhook_id = (header(headers, "webhook-id") or "").strip()
+    raw_timestamp = (header(headers, "webhook-timestamp") or "").strip()
+    signatures = (header(headers, "webhook-signature") or "").strip()
     if not (webhook_id and raw_timestamp and signatures):
         raise WebhookRejected(401, "missing webhook signature headers")
     try:
@@ -103,12 +102,7 @@ def parse_roaming_webhook(
     if not _any_matches(signatures, expected):
         raise WebhookRejected(401, "invalid webhook signature")
 
-    if not _is_json(lower.get("content-type", "")):
-        raise WebhookRejected(415, "webhook body must be application/json")
-    try:
-        event = WebhookBody.model_validate_json(body)
-    except ValidationError as exc:
-        raise rejected_body(exc) from None
+    event = json_body(headers, body, WebhookBody)
     handler = _HANDLERS.get(event.type)
     if handler is None:
         raise WebhookRejected(400, "unknown webhook type")
@@ -132,6 +126,15 @@ def _any_matches(header: str, expected: bytes) -> bool:
     return matched
 
 
-def _is_json(content_type: str) -> bool:
-    media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or media.endswith("+json")
+def roaming_webhook_event(
+    headers: Mapping[str, str], body: bytes, settings: Settings, now: datetime
+) -> SessionState:
+    """The registry's parser: the session's new state, named by its ``webhook-id``."""
+    hook = parse_roaming_webhook(
+        headers,
+        body,
+        settings.roaming_webhook_secret.get_secret_value(),
+        settings.webhook_tolerance_seconds,
+        now,
+    )
+    return SessionState(hook.webhook_id, hook.session)

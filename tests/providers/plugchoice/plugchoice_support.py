@@ -9,10 +9,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bff.domain.model import Charger, ChargingSession
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.plugchoice.adapter import build_plugchoice_adapter
+from bff.domain.model import Charger, ChargingSession, Provider, SessionRef
+from bff.providers.base import StartRequest
 from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
+from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
 from bff.settings import Settings
 
@@ -47,8 +47,8 @@ class PlugchoiceRig:
         self.sandbox = PlugchoiceSandbox(SandboxConfig(speed=speed, seed=7), httpx.AsyncClient())
         self.transport = httpx.ASGITransport(app=self.sandbox.app())
         settings = Settings(upstream_retries=retries, plugchoice_timeout_seconds=5.0)
-        self.adapter, self.http = build_plugchoice_adapter(
-            "http://plugchoice.test", settings, transport=self.transport
+        self.adapter, self.http = build_adapter(
+            Provider.PLUGCHOICE, "http://plugchoice.test", settings, transport=self.transport
         )
         self.control = httpx.AsyncClient(
             transport=self.transport, base_url="http://plugchoice.test"

@@ -20,13 +20,15 @@ from bff.domain.model import (
     PaymentStatus,
     Provider,
     SessionFilter,
+    SessionRef,
     SessionStatus,
 )
 from bff.domain.money import Money
 from bff.errors import ProviderNotFound, ProviderRateLimited, ProviderRejected, ProviderUnavailable
-from bff.providers.base import ProviderAdapter, SessionRef, StartRequest
-from bff.providers.plugchoice.adapter import PlugchoiceAdapter, build_plugchoice_adapter
+from bff.providers.base import ProviderAdapter, StartRequest
+from bff.providers.plugchoice.adapter import PlugchoiceAdapter
 from bff.providers.plugchoice.mappers import session_id_for_token
+from bff.providers.registry import build_adapter
 from bff.settings import Settings
 
 from .plugchoice_support import PlugchoiceRig
@@ -313,8 +315,9 @@ async def test_sandbox_outage_is_unavailable(make_rig: Callable[..., PlugchoiceR
 async def test_mounted_sandbox_under_a_path(rig: PlugchoiceRig) -> None:
     """As the BFF runs it: the sandbox mounted at /plugchoice, the adapter's base URL there."""
     outer = Starlette(routes=[Mount("/plugchoice", app=rig.sandbox.app())])
-    adapter, client = build_plugchoice_adapter(
-        "http://bff.test/plugchoice", Settings(), transport=httpx.ASGITransport(app=outer)
+    transport = httpx.ASGITransport(app=outer)
+    adapter, client = build_adapter(
+        Provider.PLUGCHOICE, "http://bff.test/plugchoice", Settings(), transport=transport
     )
     try:
         found = await adapter.get_chargers(["UTR01", "UTR02"])
@@ -337,8 +340,8 @@ async def test_over_a_real_server(rig: PlugchoiceRig) -> None:
 
         await rig.wait_for(started, bool)
         port = server.servers[0].sockets[0].getsockname()[1]
-        adapter, client = build_plugchoice_adapter(
-            f"http://127.0.0.1:{port}/plugchoice", Settings()
+        adapter, client = build_adapter(
+            Provider.PLUGCHOICE, f"http://127.0.0.1:{port}/plugchoice", Settings()
         )
         try:
             charger = (await adapter.get_chargers(["UTR01"]))["UTR01"]

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from bff.domain.model import SessionRef
 from bff.errors import ProviderNotFound, ProviderRateLimited, ProviderRejected, ProviderUnavailable
-from bff.providers.base import SessionRef
 from bff.providers.http import ProviderHttp
 from bff.providers.plugchoice.adapter import PlugchoiceAdapter
 from bff.providers.plugchoice.client import MAX_CODES_PER_REQUEST, PlugchoiceClient

@@ -11,8 +11,10 @@ from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bff.providers.plugsurfing.adapter import PlugsurfingAdapter, build_plugsurfing_adapter
+from bff.domain.model import Provider
+from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
 from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
+from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED
@@ -53,7 +55,7 @@ def settings(config: SandboxConfig) -> Settings:
 async def adapter(
     transport: httpx.ASGITransport, settings: Settings
 ) -> AsyncIterator[PlugsurfingAdapter]:
-    adapter, client = build_plugsurfing_adapter(BASE, settings, transport=transport)
+    adapter, client = build_adapter(Provider.PLUGSURFING, BASE, settings, transport=transport)
     try:
         yield adapter
     finally:

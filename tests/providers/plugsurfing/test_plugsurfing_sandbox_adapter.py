@@ -15,11 +15,12 @@ from bff.domain.model import (
     PaymentStatus,
     Provider,
     SessionFilter,
+    SessionRef,
     SessionStatus,
 )
 from bff.domain.money import Money
 from bff.errors import ProviderNotFound, ProviderRejected
-from bff.providers.base import ProviderAdapter, SessionRef, StartRequest
+from bff.providers.base import ProviderAdapter, StartRequest
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
 from bff.providers.plugsurfing.constants import TOKEN_PATH
 from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox

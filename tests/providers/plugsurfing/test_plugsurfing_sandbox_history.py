@@ -9,11 +9,12 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from bff.domain.model import Provider, SessionFilter, SessionStatus
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.plugsurfing.adapter import PlugsurfingAdapter, build_plugsurfing_adapter
+from bff.domain.model import Provider, SessionFilter, SessionRef, SessionStatus
+from bff.providers.base import StartRequest
+from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
 from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.providers.plugsurfing.webhooks import parse_plugsurfing_webhook
+from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED, eventually
@@ -142,7 +143,9 @@ async def test_webhooks_at_each_transition(
     hooked: PlugsurfingSandbox, captured: Captured, settings: Settings
 ) -> None:
     transport = httpx.ASGITransport(app=hooked.app())
-    adapter, client = build_plugsurfing_adapter("http://sandbox.test", settings, transport)
+    adapter, client = build_adapter(
+        Provider.PLUGSURFING, "http://sandbox.test", settings, transport
+    )
     async with client:
         c = (await adapter.get_chargers(["PL*PLS*E1001A"]))["PL*PLS*E1001A"]
         session, _ = await adapter.start_session(StartRequest("hook-driver", c, c.connectors[1].id))
@@ -177,8 +180,8 @@ async def test_webhooks_at_each_transition(
 async def test_start_failure_webhook(
     hooked: PlugsurfingSandbox, captured: Captured, settings: Settings
 ) -> None:
-    adapter, client = build_plugsurfing_adapter(
-        "http://sandbox.test", settings, httpx.ASGITransport(app=hooked.app())
+    adapter, client = build_adapter(
+        Provider.PLUGSURFING, "http://sandbox.test", settings, httpx.ASGITransport(app=hooked.app())
     )
     async with client:
         c = (await adapter.get_chargers(["DE*DRV*E9svnVs"]))["DE*DRV*E9svnVs"]

@@ -13,7 +13,8 @@ from roaming_support import SANDBOX_URL, SPEED, Rig, WebhookInbox
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bff.providers.roaming.adapter import build_roaming_adapter
+from bff.domain.model import Provider
+from bff.providers.registry import build_adapter
 from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
 from bff.settings import Settings
@@ -33,7 +34,7 @@ async def rig() -> AsyncIterator[Rig]:
     outer = Starlette(routes=[Mount("/roaming", app=sandbox.app())])
     transport = httpx.ASGITransport(app=outer)
     settings = Settings(upstream_retries=2, roaming_jwt_secret=SecretStr(config.roaming_jwt_secret))
-    adapter, client = build_roaming_adapter(SANDBOX_URL, settings, transport=transport)
+    adapter, client = build_adapter(Provider.ROAMING, SANDBOX_URL, settings, transport=transport)
     control = httpx.AsyncClient(transport=transport, base_url=SANDBOX_URL)
     await sandbox.start()
     try:

@@ -15,11 +15,12 @@ from bff.domain.model import (
     ChargingProfile,
     ChargingSession,
     GeoPoint,
+    SessionRef,
     SessionStatus,
 )
 from bff.domain.money import Money
 from bff.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
-from bff.providers.base import ProviderAdapter, SessionRef, StartRequest
+from bff.providers.base import ProviderAdapter, StartRequest
 from bff.providers.roaming.constants import SESSION_ENDED
 
 HELSINKI = GeoPoint(60.1699, 24.9384)

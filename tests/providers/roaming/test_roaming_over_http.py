@@ -15,9 +15,10 @@ from roaming_support import SPEED, WebhookInbox, eventually
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bff.domain.model import GeoPoint, SessionStatus
-from bff.providers.base import SessionRef, StartRequest
-from bff.providers.roaming.adapter import RoamingAdapter, build_roaming_adapter
+from bff.domain.model import GeoPoint, Provider, SessionRef, SessionStatus
+from bff.providers.base import StartRequest
+from bff.providers.registry import build_adapter
+from bff.providers.roaming.adapter import RoamingAdapter
 from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
 from bff.settings import Settings
@@ -38,7 +39,7 @@ async def live() -> AsyncIterator[tuple[RoamingAdapter, WebhookInbox]]:
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     settings = Settings(roaming_jwt_secret=SecretStr(JWT_SECRET))
-    adapter, client = build_roaming_adapter(f"{url}/roaming", settings)
+    adapter, client = build_adapter(Provider.ROAMING, f"{url}/roaming", settings)
     try:
         await eventually(lambda: asyncio.sleep(0, server.started), bool, within=10)
         await sandbox.start()

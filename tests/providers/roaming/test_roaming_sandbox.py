@@ -9,8 +9,7 @@ from typing import Any
 import jwt
 from roaming_support import SPEED, Rig, eventually
 
-from bff.domain.model import SessionStatus
-from bff.providers.base import SessionRef
+from bff.domain.model import SessionRef, SessionStatus
 
 EVSE = "FI-VRT-E12345"
 

@@ -13,8 +13,8 @@ from bff.domain.model import Charger, ChargerStatus, GeoPoint, Provider
 from bff.errors import ProviderUnavailable
 from bff.graphql.schema.loaders import ChargerByIdLoader
 from bff.providers.base import ProviderAdapter
+from bff.providers.charger_cache import ChargerCache
 from bff.resources import Resources
-from bff.usecases.charger_cache import ChargerCache
 from bff.usecases.partial import ProviderFailures
 
 P = Provider.PLUGSURFING
