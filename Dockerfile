@@ -10,10 +10,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
+# Exactly the runtime lock, hash-checked (scripts/lock makes it); then the project alone,
+# built with the locked setuptools.
+COPY requirements.lock ./
+RUN pip install --require-hashes --no-deps -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY bff ./bff
 COPY --from=web /web/node_modules /tmp/node_modules
-RUN pip install . \
+RUN pip install --no-deps --no-build-isolation . \
     && python -m bff.web install /tmp/node_modules \
     && rm -rf /tmp/node_modules \
     && useradd --create-home --uid 10001 bff && mkdir -p /data && chown bff /data

@@ -14,12 +14,14 @@ module                 what it uses, and why                                    
                        definition, for compiled plans; a resolver's field nodes
                        (``Info._raw_info``) for selection look-ahead
 ``uvicorn``            a leaner sans-I/O websocket protocol (subclass of            README
-``websockets``         uvicorn's, restarting the websockets frame parser)          "seams"
+``websockets``         uvicorn's, restarting the websockets frame parser)          "The
+``starlette``          ``/graphql`` websockets past the middlewares and router     seam"
 =====================  ========================================================  =========
 
-Upgrading a library named here: install the new release, run the module's tests
-(``tests/seams/``) and the benchmark the module names, adapt the module, then change the
-version in its :func:`require` call and re-lock (README, "Upgrading dependencies").
+Upgrading a library named here: re-lock (``scripts/lock --upgrade-package NAME``) and
+install (``scripts/setup``), run the module's tests (``tests/seams/``) and the benchmark
+the module names, adapt the module, then change the version in its :func:`require` call
+(README, "Upgrading dependencies").
 """
 
 from __future__ import annotations
