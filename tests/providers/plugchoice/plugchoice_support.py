@@ -12,8 +12,8 @@ import httpx
 from bff.domain.model import Charger, ChargingSession
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.plugchoice.adapter import build_plugchoice_adapter
-from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugchoice import PlugchoiceSandbox
 from bff.settings import Settings
 
 T = TypeVar("T")

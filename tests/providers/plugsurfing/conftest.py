@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter, build_plugsurfing_adapter
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED
 

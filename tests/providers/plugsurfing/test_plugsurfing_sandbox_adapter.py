@@ -22,7 +22,7 @@ from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import ProviderAdapter, SessionRef, StartRequest
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
 from bff.providers.plugsurfing.constants import TOKEN_PATH
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from tests.providers.plugsurfing.plugsurfing_support import eventually, until
 
 OK_POINT = GeoPoint(52.290056, 20.907028)

@@ -12,9 +12,9 @@ import pytest
 from bff.domain.model import Provider, SessionFilter, SessionStatus
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter, build_plugsurfing_adapter
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.providers.plugsurfing.webhooks import parse_plugsurfing_webhook
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED, eventually
 

@@ -14,8 +14,8 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bff.providers.roaming.adapter import build_roaming_adapter
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
 
 

@@ -18,8 +18,8 @@ from starlette.routing import Mount
 from bff.domain.model import GeoPoint, SessionStatus
 from bff.providers.base import SessionRef, StartRequest
 from bff.providers.roaming.adapter import RoamingAdapter, build_roaming_adapter
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
 
 JWT_SECRET = "roaming-http-test-jwt-secret-32-bytes+"

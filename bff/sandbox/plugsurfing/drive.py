@@ -24,7 +24,7 @@ from bff.providers.plugsurfing.constants import (
     MAX_GEOSEARCH_METERS,
     MAX_HISTORY_LIMIT,
 )
-from bff.providers.plugsurfing.sandbox.fixtures import (
+from bff.sandbox.plugsurfing.fixtures import (
     CONNECTORS,
     EVSES,
     LOCATIONS,
@@ -33,8 +33,8 @@ from bff.providers.plugsurfing.sandbox.fixtures import (
     FxLocation,
     distance_meters,
 )
-from bff.providers.plugsurfing.sandbox.render import location_json, session_json
-from bff.providers.plugsurfing.sandbox.state import (
+from bff.sandbox.plugsurfing.render import location_json, session_json
+from bff.sandbox.plugsurfing.state import (
     CONNECTOR_BLOCK_S,
     ENDED,
     SimSession,
@@ -43,7 +43,7 @@ from bff.providers.plugsurfing.sandbox.state import (
 )
 
 if TYPE_CHECKING:
-    from bff.providers.plugsurfing.sandbox.app import PlugsurfingSandbox
+    from bff.sandbox.plugsurfing.app import PlugsurfingSandbox
 
 
 def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -11,13 +11,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.providers.roaming.constants import ACTIVE, COMPLETED, NETWORK, PENDING
-from bff.providers.roaming.sandbox.data import EVSES, EVSES_BY_ID, UNSTARTABLE
-from bff.providers.roaming.sandbox.sim import SimProfile, SimSession, Simulator, iso
 from bff.providers.roaming.schemas import (
     ChargingProfileRequest,
     StartSessionRequest,
     StopSessionRequest,
 )
+from bff.sandbox.roaming.data import EVSES, EVSES_BY_ID, UNSTARTABLE
+from bff.sandbox.roaming.sim import SimProfile, SimSession, Simulator, iso
 
 M = TypeVar("M", bound=BaseModel)
 

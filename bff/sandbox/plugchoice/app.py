@@ -28,15 +28,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from bff.providers.plugchoice.constants import API_BASE
-from bff.providers.plugchoice.sandbox.control import sandbox_control_routes
-from bff.providers.plugchoice.sandbox.fixtures import (
+from bff.providers.plugchoice.schemas import StartBody
+from bff.sandbox.common import FaultMiddleware, Faults, SandboxClock, SandboxConfig, control_routes
+from bff.sandbox.plugchoice.control import sandbox_control_routes
+from bff.sandbox.plugchoice.fixtures import (
     SimCharger,
     SimConnector,
     charger_json,
     utrecht_chargers,
 )
-from bff.providers.plugchoice.sandbox.ratelimit import Decision, SlidingWindowLimiter
-from bff.providers.plugchoice.sandbox.responses import (
+from bff.sandbox.plugchoice.ratelimit import Decision, SlidingWindowLimiter
+from bff.sandbox.plugchoice.responses import (
     WithRouter,
     error,
     field_error,
@@ -44,7 +46,7 @@ from bff.providers.plugchoice.sandbox.responses import (
     not_found,
     too_many,
 )
-from bff.providers.plugchoice.sandbox.sessions import (
+from bff.sandbox.plugchoice.sessions import (
     CANCELLABLE,
     CANCELLED_REASON,
     GONE,
@@ -52,8 +54,6 @@ from bff.providers.plugchoice.sandbox.sessions import (
     ON_CONNECTOR,
     SimSession,
 )
-from bff.providers.plugchoice.schemas import StartBody
-from bff.sandbox.common import FaultMiddleware, Faults, SandboxClock, SandboxConfig, control_routes
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 PUBLISHABLE_KEY = "pk_test_51PlugchoiceSandbox"

@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from bff.providers.plugchoice.sandbox.fixtures import SimCharger, SimConnector
 from bff.sandbox.common import SandboxClock
+from bff.sandbox.plugchoice.fixtures import SimCharger, SimConnector
 
 EXPIRE_AFTER = 600.0
 TO_STARTING = 1.0

@@ -28,10 +28,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from bff.providers.plugsurfing.constants import TOKEN_PATH
-from bff.providers.plugsurfing.sandbox.control import plugsurfing_control_routes
-from bff.providers.plugsurfing.sandbox.drive import drive_routes, error
-from bff.providers.plugsurfing.sandbox.render import receipt_pdf
-from bff.providers.plugsurfing.sandbox.state import Event, SessionStore, iso
 from bff.sandbox.common import (
     FaultMiddleware,
     Faults,
@@ -40,6 +36,10 @@ from bff.sandbox.common import (
     WebhookSender,
     control_routes,
 )
+from bff.sandbox.plugsurfing.control import plugsurfing_control_routes
+from bff.sandbox.plugsurfing.drive import drive_routes, error
+from bff.sandbox.plugsurfing.render import receipt_pdf
+from bff.sandbox.plugsurfing.state import Event, SessionStore, iso
 
 log = logging.getLogger(__name__)
 

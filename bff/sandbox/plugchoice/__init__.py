@@ -5,6 +5,6 @@ and per-client rate limits; sessions move through their lifecycle on the sandbox
 (:mod:`.sessions`), and ``/_control`` routes (:mod:`.control`) seed and steer them.
 """
 
-from bff.providers.plugchoice.sandbox.app import PlugchoiceSandbox
+from bff.sandbox.plugchoice.app import PlugchoiceSandbox
 
 __all__ = ["PlugchoiceSandbox"]

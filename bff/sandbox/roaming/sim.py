@@ -24,8 +24,8 @@ from bff.providers.roaming.constants import (
     PENDING,
     STOPPING,
 )
-from bff.providers.roaming.sandbox.data import EVSES, UNSTARTABLE, SimEvse
 from bff.sandbox.common import SandboxClock
+from bff.sandbox.roaming.data import EVSES, UNSTARTABLE, SimEvse
 
 PENDING_SIM_SECONDS = 3.0
 STOPPING_SIM_SECONDS = 3.0

@@ -18,12 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.providers.plugsurfing.sandbox.drive import error
-from bff.providers.plugsurfing.sandbox.fixtures import EVSES, LOCATIONS, Behaviour
-from bff.providers.plugsurfing.sandbox.state import charge
+from bff.sandbox.plugsurfing.drive import error
+from bff.sandbox.plugsurfing.fixtures import EVSES, LOCATIONS, Behaviour
+from bff.sandbox.plugsurfing.state import charge
 
 if TYPE_CHECKING:
-    from bff.providers.plugsurfing.sandbox.app import PlugsurfingSandbox
+    from bff.sandbox.plugsurfing.app import PlugsurfingSandbox
 
 MAX_SEED = 1000
 #: Seeded sessions draw no more than a typical car takes.

@@ -25,8 +25,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bff.providers.roaming.sandbox.routes import ApiError, Routes
-from bff.providers.roaming.sandbox.sim import SimSession, Simulator, iso
 from bff.providers.roaming.webhooks import SESSION_UPDATED, sign_roaming_webhook
 from bff.sandbox.common import (
     FaultMiddleware,
@@ -36,6 +34,8 @@ from bff.sandbox.common import (
     WebhookSender,
     control_routes,
 )
+from bff.sandbox.roaming.routes import ApiError, Routes
+from bff.sandbox.roaming.sim import SimSession, Simulator, iso
 
 log = logging.getLogger(__name__)
 

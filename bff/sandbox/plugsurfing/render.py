@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bff.providers.plugsurfing.sandbox.fixtures import CURRENCY, VAT_PERCENT, FxEvse, FxLocation
-from bff.providers.plugsurfing.sandbox.state import ENDED, SimSession, amount, iso
+from bff.sandbox.plugsurfing.fixtures import CURRENCY, VAT_PERCENT, FxEvse, FxLocation
+from bff.sandbox.plugsurfing.state import ENDED, SimSession, amount, iso
 
 
 def iso_duration(d: timedelta) -> str:

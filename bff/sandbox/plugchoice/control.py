@@ -19,10 +19,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.providers.plugchoice.sandbox.responses import error, field_error, not_found
+from bff.sandbox.plugchoice.responses import error, field_error, not_found
 
 if TYPE_CHECKING:
-    from bff.providers.plugchoice.sandbox.app import PlugchoiceSandbox
+    from bff.sandbox.plugchoice.app import PlugchoiceSandbox
 
 MAX_SEED = 100
 

@@ -1,5 +1,5 @@
 """The roaming platform's sandbox: Virta EVSEs around Helsinki, sessions on a clock."""
 
-from bff.providers.roaming.sandbox.app import RoamingSandbox
+from bff.sandbox.roaming.app import RoamingSandbox
 
 __all__ = ["RoamingSandbox"]

@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bff.providers.plugchoice.sandbox.ratelimit import Decision
+from bff.sandbox.plugchoice.ratelimit import Decision
 
 
 class WithRouter:

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from bff.providers.plugsurfing.sandbox.fixtures import (
+from bff.sandbox.common import SandboxClock
+from bff.sandbox.plugsurfing.fixtures import (
     CURRENCY,
     VAT_PERCENT,
     Behaviour,
@@ -24,7 +25,6 @@ from bff.providers.plugsurfing.sandbox.fixtures import (
     FxEvse,
     FxLocation,
 )
-from bff.sandbox.common import SandboxClock
 
 # Simulated seconds each automatic step takes.
 CREATED_S = 0.5
