@@ -13,21 +13,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bff.sandbox.plugchoice.responses import error, field_error, not_found
-
-if TYPE_CHECKING:
-    from bff.sandbox.plugchoice.app import PlugchoiceSandbox
+from bff.sandbox.plugchoice.world import PlugchoiceWorld
 
 MAX_SEED = 100
 
 
-def sandbox_control_routes(sandbox: PlugchoiceSandbox) -> list[Route]:
+def sandbox_control_routes(world: PlugchoiceWorld) -> list[Route]:
     async def seed(request: Request) -> Response:
         body = await _json(request)
         try:
@@ -37,15 +35,15 @@ def sandbox_control_routes(sandbox: PlugchoiceSandbox) -> list[Route]:
         if not 1 <= count <= MAX_SEED:
             return field_error("count", f"The count must be between 1 and {MAX_SEED}.")
         code = str(body.get("public_code") or "UTR01").upper()
-        charger = sandbox.chargers.get(code)
+        charger = world.chargers.get(code)
         if charger is None:
             return field_error("public_code", "The selected public code is invalid.")
         connector = charger.connector(_int(body.get("connector_id"))) or charger.connectors[0]
-        now = sandbox.clock.now()
+        now = world.clock.now()
         tokens = []
         for i in range(count):
-            s = sandbox.new_session(charger, connector, body.get("email"))
-            minutes = sandbox.rng.randint(20, 90)
+            s = world.new_session(charger, connector, body.get("email"))
+            minutes = world.rng.randint(20, 90)
             s.created_at = now - timedelta(days=count - i, minutes=minutes)
             s.authorized_at = s.created_at + timedelta(seconds=30)
             s.starting_at = s.authorized_at + timedelta(seconds=1)
@@ -60,7 +58,7 @@ def sandbox_control_routes(sandbox: PlugchoiceSandbox) -> list[Route]:
         return JSONResponse({"tokens": tokens})
 
     async def expire(request: Request) -> Response:
-        session = sandbox.find(str((await _json(request)).get("token", "")))
+        session = world.find(str((await _json(request)).get("token", "")))
         if session is None:
             return not_found()
         session.status, session.pinned = "expired", True
@@ -68,19 +66,19 @@ def sandbox_control_routes(sandbox: PlugchoiceSandbox) -> list[Route]:
 
     async def set_status(request: Request) -> Response:
         body = await _json(request)
-        session = sandbox.find(str(body.get("token", "")))
+        session = world.find(str(body.get("token", "")))
         if session is None:
             return not_found()
         word = str(body.get("status") or "")
         if not word:
             return field_error("status", "The status field is required.")
         reason = body.get("failure_reason")
-        session.force(word, sandbox.clock.now(), str(reason) if reason is not None else None)
-        return JSONResponse({"data": sandbox.session_json(session)})
+        session.force(word, world.clock.now(), str(reason) if reason is not None else None)
+        return JSONResponse({"data": world.session_json(session)})
 
     async def set_charger(request: Request) -> Response:
         body = await _json(request)
-        charger = sandbox.chargers.get(str(body.get("public_code", "")).upper())
+        charger = world.chargers.get(str(body.get("public_code", "")).upper())
         if charger is None:
             return error(404, "Charger not found.")
         if "online" in body:
@@ -90,7 +88,7 @@ def sandbox_control_routes(sandbox: PlugchoiceSandbox) -> list[Route]:
             if connector is None:
                 return field_error("connector_id", "The selected connector id is invalid.")
             connector.status = body.get("status")
-        return JSONResponse({"data": sandbox.charger_json(charger)})
+        return JSONResponse({"data": world.charger_json(charger)})
 
     return [
         Route("/_control/seed", seed, methods=["POST"]),

@@ -12,26 +12,24 @@ from __future__ import annotations
 
 import hmac
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.sandbox.plugsurfing.drive import error
+from bff.sandbox.plugsurfing.auth import DriveAuth
 from bff.sandbox.plugsurfing.fixtures import EVSES, LOCATIONS, Behaviour
+from bff.sandbox.plugsurfing.simulation import DriveSimulation
 from bff.sandbox.plugsurfing.state import charge
-
-if TYPE_CHECKING:
-    from bff.sandbox.plugsurfing.app import PlugsurfingSandbox
+from bff.sandbox.plugsurfing.wire import error
 
 MAX_SEED = 1000
 #: Seeded sessions draw no more than a typical car takes.
 _CAR_MAX_KW = 50.0
 
 
-def plugsurfing_control_routes(sb: PlugsurfingSandbox) -> list[Route]:
-    store = sb.store
+def plugsurfing_control_routes(sim: DriveSimulation, auth: DriveAuth) -> list[Route]:
+    store = sim.store
 
     async def seed(request: Request) -> Response:
         body = await request.json()
@@ -50,14 +48,14 @@ def plugsurfing_control_routes(sb: PlugsurfingSandbox) -> list[Route]:
                 if e.remote and e.behaviour is Behaviour.NORMAL and e.base_status == "AVAILABLE"
             ]
         )
-        now = sb.clock.now()
+        now = sim.clock.now()
         ids = []
         for i in range(count):
             loc, evse = choices[i % len(choices)]
             conn = evse.connectors[0]
             # At least ten minutes apart: i hours back, minus up to 50 minutes.
-            start = now - timedelta(hours=i + 1, minutes=sb.rng.randint(0, 50))
-            duration = timedelta(minutes=sb.rng.randint(15, 55))
+            start = now - timedelta(hours=i + 1, minutes=sim.rng.randint(0, 50))
+            duration = timedelta(minutes=sim.rng.randint(15, 55))
             s = store.create(user_id, loc, evse, conn, start)
             s.started, s.key_type = True, "card" if i % 4 == 3 else "virtual"
             power = min(conn.max_power_kw, _CAR_MAX_KW)
@@ -75,26 +73,24 @@ def plugsurfing_control_routes(sb: PlugsurfingSandbox) -> list[Route]:
             if s.client_secret and hmac.compare_digest(s.client_secret, secret):
                 store.verified_3ds.add(s.user_id)
                 if s.status == "CREATED":
-                    for event in store.enter(s, "FAILED", sb.clock.now()):
-                        sb.notify(event)
+                    for event in store.enter(s, "FAILED", sim.clock.now()):
+                        sim.notify(event)
                 return JSONResponse({"ok": True, "userId": s.user_id})
         return error(404, "NOT_FOUND", "no payment challenge with this secret")
 
     async def expire_tokens(_: Request) -> Response:
-        expired = len(sb.tokens)
-        sb.tokens.clear()
-        return JSONResponse({"expired": expired})
+        return JSONResponse({"expired": auth.expire_all()})
 
     async def refund(request: Request) -> Response:
-        sb.advance()
+        sim.advance()
         s = store.sessions.get(request.path_params["session_id"])
         if s is None or s.status != "COMPLETE" or s.price_minor is None:
             return error(409, "NOT_REFUNDABLE", "only COMPLETE sessions can be refunded")
-        now = sb.clock.now()
+        now = sim.clock.now()
         s.balance_status, s.balance_minor = "REFUND", 0
         s.transactions.append(charge(s.price_minor, now, outcome="REFUND"))
         for event in store.enter(s, "REFUNDED", now):
-            sb.notify(event)
+            sim.notify(event)
         return JSONResponse({"ok": True})
 
     return [

@@ -13,17 +13,12 @@ import json
 import math
 import secrets
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.providers.plugsurfing.constants import (
-    MAX_EVSE_IDS,
-    MAX_GEOSEARCH_METERS,
-    MAX_HISTORY_LIMIT,
-)
+from bff.sandbox.plugsurfing.auth import DriveAuth
 from bff.sandbox.plugsurfing.fixtures import (
     CONNECTORS,
     EVSES,
@@ -33,7 +28,9 @@ from bff.sandbox.plugsurfing.fixtures import (
     FxLocation,
     distance_meters,
 )
+from bff.sandbox.plugsurfing.receipts import Receipts
 from bff.sandbox.plugsurfing.render import location_json, session_json
+from bff.sandbox.plugsurfing.simulation import DriveSimulation
 from bff.sandbox.plugsurfing.state import (
     CONNECTOR_BLOCK_S,
     ENDED,
@@ -41,13 +38,12 @@ from bff.sandbox.plugsurfing.state import (
     charge,
     iso,
 )
-
-if TYPE_CHECKING:
-    from bff.sandbox.plugsurfing.app import PlugsurfingSandbox
-
-
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return JSONResponse({"code": code, "message": message}, status_code=status, headers=headers)
+from bff.sandbox.plugsurfing.wire import (
+    MAX_EVSE_IDS,
+    MAX_GEOSEARCH_METERS,
+    MAX_HISTORY_LIMIT,
+    error,
+)
 
 
 def _not_found() -> Response:
@@ -83,8 +79,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     return datetime.fromisoformat(start), sid
 
 
-def drive_routes(sb: PlugsurfingSandbox) -> list[Route]:
-    store, clock = sb.store, sb.clock
+def drive_routes(sim: DriveSimulation, auth: DriveAuth, receipts: Receipts) -> list[Route]:
+    store, clock = sim.store, sim.clock
 
     async def geosearch(request: Request) -> Response:
         q = request.query_params
@@ -175,7 +171,7 @@ def drive_routes(sb: PlugsurfingSandbox) -> list[Route]:
             return error(409, "SESSION_NOT_STARTED", "the session has not started yet")
         if s.evse.behaviour is not Behaviour.STOP_IGNORED:
             for event in store.enter(s, "WAITING_TO_STOP", now):
-                sb.notify(event)
+                sim.notify(event)
         return JSONResponse(session_json(s, now))
 
     async def get_session(request: Request) -> Response:
@@ -222,7 +218,7 @@ def drive_routes(sb: PlugsurfingSandbox) -> list[Route]:
             return _not_found()
         if s.status not in ("COMPLETE", "REFUNDED"):
             return error(404, "RECEIPT_NOT_AVAILABLE", "the receipt is not ready")
-        url, expires_at = sb.receipt_url(request, s.id)
+        url, expires_at = receipts.url(request, s.id)
         return JSONResponse({"url": url, "expiresAt": iso(expires_at)})
 
     async def retry_payment(request: Request) -> Response:
@@ -247,4 +243,7 @@ def drive_routes(sb: PlugsurfingSandbox) -> list[Route]:
         ("GET", users, history),
         ("GET", "/drive/v1/sessions/{session_id}/receipt", receipt),
     ]
-    return [Route(path, sb.guarded(fn), methods=[method]) for method, path, fn in routes]
+    # Every call brings the simulation up to date first, as if it ran continuously.
+    return [
+        Route(path, auth.guarded(fn, sim.advance), methods=[method]) for method, path, fn in routes
+    ]

@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass
 from enum import Enum
 
-REMOTE = "REMOTE_START_STOP_CAPABLE"
+from bff.sandbox.plugsurfing.wire import REMOTE_CAPABILITY
+
 CURRENCY = "PLN"
 VAT_PERCENT = 23
 
@@ -42,13 +43,13 @@ class FxEvse:
     station_name: str
     connectors: tuple[FxConnector, ...]
     price_per_kwh_minor: int  # incl. VAT, PLN grosze
-    capabilities: tuple[str, ...] = (REMOTE, "RFID_READER")
+    capabilities: tuple[str, ...] = (REMOTE_CAPABILITY, "RFID_READER")
     base_status: str = "AVAILABLE"
     behaviour: Behaviour = Behaviour.NORMAL
 
     @property
     def remote(self) -> bool:
-        return REMOTE in self.capabilities
+        return REMOTE_CAPABILITY in self.capabilities
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from bff.sandbox.plugsurfing.fixtures import (
     FxEvse,
     FxLocation,
 )
+from bff.sandbox.plugsurfing.wire import EVENT_FOR_STATUS
 
 # Simulated seconds each automatic step takes.
 CREATED_S = 0.5
@@ -37,14 +38,6 @@ CONNECTOR_BLOCK_S = 60.0
 CHARGING = frozenset({"STARTED", "WAITING_TO_STOP", "STOP_FAILED"})
 LIVE = CHARGING | {"CREATED", "WAITING_TO_START"}
 ENDED = frozenset({"STOPPED", "COMPLETE", "REFUNDED"})
-EVENTS = {
-    "STARTED": "SESSION_STARTED",
-    "FAILED": "SESSION_START_FAILED",
-    "STOPPED": "SESSION_STOPPED",
-    "STOP_FAILED": "SESSION_STOP_FAILED",
-    "COMPLETE": "SESSION_COMPLETE",
-    "REFUNDED": "SESSION_REFUNDED",
-}
 
 
 @dataclass(frozen=True)
@@ -195,7 +188,7 @@ class SessionStore:
             s.end_time = at
         elif status == "COMPLETE":
             self._price(s, at)
-        name = EVENTS.get(status)
+        name = EVENT_FOR_STATUS.get(status)
         return [Event(name, s.user_id, s.id, at)] if name else []
 
     def _price(self, s: SimSession, at: datetime) -> None:

@@ -25,7 +25,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from bff.providers.roaming.webhooks import SESSION_UPDATED, sign_roaming_webhook
 from bff.sandbox.common import (
     FaultMiddleware,
     Faults,
@@ -35,7 +34,9 @@ from bff.sandbox.common import (
     control_routes,
 )
 from bff.sandbox.roaming.routes import ApiError, Routes
+from bff.sandbox.roaming.signing import standard_webhook_headers
 from bff.sandbox.roaming.sim import SimSession, Simulator, iso
+from bff.sandbox.roaming.wire import SESSION_UPDATED
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class RoamingSandbox:
         secret = self.config.roaming_webhook_secret
 
         def headers(raw: bytes) -> Mapping[str, str]:
-            return sign_roaming_webhook(secret, f"msg_{uuid.uuid4().hex}", int(time.time()), raw)
+            webhook_id = f"msg_{uuid.uuid4().hex}"
+            return standard_webhook_headers(secret, webhook_id, int(time.time()), raw)
 
         url = f"{base.rstrip('/')}/webhooks/roaming"
         self.webhooks.send(url, {"type": SESSION_UPDATED, "data": data}, headers)

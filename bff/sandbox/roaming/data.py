@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from bff.providers.roaming.constants import (
+from bff.sandbox.roaming.wire import (
     CAP_CHARGING_PROFILE,
     CAP_REMOTE_START_STOP,
+    CAP_RFID_READER,
+    CONNECTOR_TYPE,
     NETWORK,
-    connector_standard,
 )
 
 #: EVSE statuses in which the CPO refuses a start.
@@ -29,7 +30,8 @@ class SimConnector:
 
     @property
     def standard(self) -> str:
-        return connector_standard(self.ocpi_type)
+        """The ``connector_type`` a start names this connector by."""
+        return CONNECTOR_TYPE.get(self.ocpi_type, self.ocpi_type)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -70,7 +72,7 @@ class SimEvse:
         return distance_m(float(self.latitude), float(self.longitude), latitude, longitude)
 
     def to_json(self, status: str) -> dict[str, object]:
-        capabilities = [CAP_REMOTE_START_STOP, "RFID_READER"]
+        capabilities = [CAP_REMOTE_START_STOP, CAP_RFID_READER]
         if self.smart:
             capabilities.append(CAP_CHARGING_PROFILE)
         return {

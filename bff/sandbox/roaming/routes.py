@@ -10,14 +10,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bff.providers.roaming.constants import ACTIVE, COMPLETED, NETWORK, PENDING
-from bff.providers.roaming.schemas import (
-    ChargingProfileRequest,
-    StartSessionRequest,
-    StopSessionRequest,
-)
 from bff.sandbox.roaming.data import EVSES, EVSES_BY_ID, UNSTARTABLE
 from bff.sandbox.roaming.sim import SimProfile, SimSession, Simulator, iso
+from bff.sandbox.roaming.wire import (
+    ACTIVE,
+    COMPLETED,
+    NETWORK,
+    PENDING,
+    ProfileBody,
+    StartBody,
+    StopBody,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,7 +62,7 @@ class Routes:
 
     async def start(self, request: Request) -> Response:
         user = self._user(request)
-        body = await _body(request, StartSessionRequest)
+        body = await _body(request, StartBody)
         evse = EVSES_BY_ID.get(body.evse_id)
         if evse is None:
             raise ApiError(404, "evse_not_found", "unknown EVSE")
@@ -80,7 +83,7 @@ class Routes:
 
     async def stop(self, request: Request) -> Response:
         user = self._user(request)
-        body = await _body(request, StopSessionRequest)
+        body = await _body(request, StopBody)
         s = self._session(user, body.session_id)
         if s.final:
             raise ApiError(409, "session_not_active", f"the session is {s.status}")
@@ -93,7 +96,7 @@ class Routes:
 
     async def set_profile(self, request: Request) -> Response:
         s = self._smart_live_session(request)
-        body = await _body(request, ChargingProfileRequest)
+        body = await _body(request, ProfileBody)
         periods = [(p.start_period, p.limit) for p in body.periods or []]
         if body.max_charge_rate_kw is None and not periods:
             raise ApiError(422, "invalid_profile", "give max_charge_rate_kw or periods")

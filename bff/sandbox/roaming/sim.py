@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from bff.providers.roaming.constants import (
-    ACTIVE,
-    COMPLETED,
-    FAILED,
-    FINAL_WORDS,
-    PENDING,
-    STOPPING,
-)
 from bff.sandbox.common import SandboxClock
 from bff.sandbox.roaming.data import EVSES, UNSTARTABLE, SimEvse
+from bff.sandbox.roaming.wire import ACTIVE, COMPLETED, FAILED, FINAL_WORDS, PENDING, STOPPING
 
 PENDING_SIM_SECONDS = 3.0
 STOPPING_SIM_SECONDS = 3.0

@@ -96,14 +96,14 @@ async def test_retry_after_is_in_real_seconds(make_rig: Callable[..., Plugchoice
 
 
 async def test_charger_accepts_a_limited_number_of_starts_an_hour(rig: PlugchoiceRig) -> None:
-    rig.sandbox.limits["start"] = 100
-    rig.sandbox.CHARGER_STARTS_PER_HOUR = 2
+    rig.sandbox.api.limits["start"] = 100
+    rig.sandbox.api.charger_starts_per_hour = 2
     assert [(await start(rig.control)).status_code for _ in range(3)] == [201, 201, 429]
     assert (await start(rig.control, "UTR04")).status_code == 201
 
 
 async def test_cost_is_capped_at_the_authorized_amount(rig: PlugchoiceRig) -> None:
-    rig.sandbox.chargers["UTR05"].hold = 25  # 50 kW DC at 59 ct/kWh passes 25 ct in ~0.3 s
+    rig.sandbox.world.chargers["UTR05"].hold = 25  # 50 kW DC at 59 ct/kWh passes 25 ct in ~0.3 s
     token = (await start(rig.control, "UTR05")).json()["session_token"]
     await rig.control.post(f"{API}/sessions/{token}/confirm")
 

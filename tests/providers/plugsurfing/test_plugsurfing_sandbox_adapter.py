@@ -181,7 +181,7 @@ async def test_receipt_url_expires(
     [sid] = (await control.post("/_control/seed", json={"userId": "driver-1", "count": 1})).json()[
         "sessionIds"
     ]
-    sandbox.receipt_ttl_sim_seconds = 10
+    sandbox.receipts.ttl_sim_seconds = 10
     receipt = await adapter.get_receipt(SessionRef("driver-1", sid))
     assert receipt.url and receipt.expires_at
     expires_at = receipt.expires_at
