@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import SecretStr
-from roaming_support import SANDBOX_URL, SPEED, Rig, WebhookInbox
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -17,6 +16,7 @@ from bff.providers.roaming.adapter import build_roaming_adapter
 from bff.sandbox.common import SandboxConfig
 from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
+from tests.providers.roaming.roaming_support import SANDBOX_URL, SPEED, Rig, WebhookInbox
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
-from roaming_support import SPEED, WebhookInbox, eventually
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -21,6 +20,7 @@ from bff.providers.roaming.adapter import RoamingAdapter, build_roaming_adapter
 from bff.sandbox.common import SandboxConfig
 from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
+from tests.providers.roaming.roaming_support import SPEED, WebhookInbox, eventually
 
 JWT_SECRET = "roaming-http-test-jwt-secret-32-bytes+"
 

@@ -10,8 +10,7 @@ import httpx
 import pytest
 
 from bff.errors import ProviderRejected
-
-from .plugchoice_support import PlugchoiceRig
+from tests.providers.plugchoice.plugchoice_support import PlugchoiceRig
 
 API = "/api/v3/public-charging"
 SEED_FIELDS = {

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from roaming_support import SPEED, Rig, eventually
 
 from bff.domain.model import SessionStatus
 from bff.providers.base import SessionRef
+from tests.providers.roaming.roaming_support import SPEED, Rig, eventually
 
 EVSE = "FI-VRT-E12345"
 
