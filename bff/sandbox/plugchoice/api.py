@@ -16,6 +16,8 @@ hour. Errors use Laravel's shape ``{"message", "errors"?}``.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -24,7 +26,12 @@ from starlette.routing import Route
 from bff.sandbox.common import SandboxClock
 from bff.sandbox.plugchoice.ratelimit import Decision, SlidingWindowLimiter
 from bff.sandbox.plugchoice.responses import error, field_error, invalid, not_found, too_many
-from bff.sandbox.plugchoice.sessions import CANCELLABLE, CANCELLED_REASON, IN_USE_REASON
+from bff.sandbox.plugchoice.sessions import (
+    CANCELLABLE,
+    CANCELLED_REASON,
+    IN_USE_REASON,
+    SimSession,
+)
 from bff.sandbox.plugchoice.wire import API_BASE, StartBody
 from bff.sandbox.plugchoice.world import PlugchoiceWorld
 
@@ -51,13 +58,13 @@ class PublicChargingApi:
         self.hourly = SlidingWindowLimiter(clock, window_sim_seconds=3600.0)
 
     def routes(self) -> list[Route]:
-        s = f"{API_BASE}/sessions"
+        s, on = f"{API_BASE}/sessions/{{token}}", self._on_session
         return [
-            Route(s, self.start_session, methods=["POST"]),
-            Route(s + "/{token}", self.show, methods=["GET"]),
-            Route(s + "/{token}/confirm", self.confirm, methods=["POST"]),
-            Route(s + "/{token}/stop", self.stop, methods=["POST"]),
-            Route(s + "/{token}/cancel", self.cancel, methods=["POST"]),
+            Route(f"{API_BASE}/sessions", self.start_session, methods=["POST"]),
+            Route(s, on("show", _as_is, payment=True), methods=["GET"]),
+            Route(f"{s}/confirm", on("confirm", self._confirm), methods=["POST"]),
+            Route(f"{s}/stop", on("stop", self._stop), methods=["POST"]),
+            Route(f"{s}/cancel", on("cancel", self._cancel), methods=["POST"]),
             Route(f"{API_BASE}/chargers", self.list_chargers, methods=["GET"]),
         ]
 
@@ -102,59 +109,52 @@ class PublicChargingApi:
         }
         return JSONResponse(payload, status_code=201, headers=decision.headers())
 
-    async def show(self, request: Request) -> Response:
-        decision = self.limit(request, "show")
-        if not decision.allowed:
-            return too_many(decision)
-        session = self.world.find(request.path_params["token"])
-        if session is None:
-            return not_found()
-        payload = {
-            "data": self.world.session_json(session),
-            "payment": session.payment_json(PUBLISHABLE_KEY, STRIPE_ACCOUNT),
-        }
-        return JSONResponse(payload, headers=decision.headers())
+    def _on_session(
+        self, bucket: str, act: Callable[[SimSession], Response | None], payment: bool = False
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """A ``/sessions/{token}...`` endpoint: the rate limit, the token's live session
+        (404 for unknown or expired tokens), then ``act``, which refuses with an answer
+        or changes the session; the session is the answer."""
 
-    async def confirm(self, request: Request) -> Response:
-        decision = self.limit(request, "confirm")
-        if not decision.allowed:
-            return too_many(decision)
-        session = self.world.find(request.path_params["token"])
-        if session is None:
-            return not_found()
+        async def endpoint(request: Request) -> Response:
+            decision = self.limit(request, bucket)
+            if not decision.allowed:
+                return too_many(decision)
+            session = self.world.find(request.path_params["token"])
+            if session is None:
+                return not_found()
+            refused = act(session)
+            if refused is not None:
+                return refused
+            payload: dict[str, Any] = {"data": self.world.session_json(session)}
+            if payment:  # the Stripe context is shown by GET only
+                payload["payment"] = session.payment_json(PUBLISHABLE_KEY, STRIPE_ACCOUNT)
+            return JSONResponse(payload, headers=decision.headers())
+
+        return endpoint
+
+    def _confirm(self, session: SimSession) -> Response | None:
         if session.status == "created":
             held = self.world.holder(session.charger, session.connector)
             session.status, session.authorized_at = "authorized", self.clock.now()
             # Someone else's session got the connector first: the charger will refuse.
             session.blocked_reason = IN_USE_REASON if held else None
-        return JSONResponse({"data": self.world.session_json(session)}, headers=decision.headers())
+        return None
 
-    async def stop(self, request: Request) -> Response:
-        decision = self.limit(request, "stop")
-        if not decision.allowed:
-            return too_many(decision)
-        session = self.world.find(request.path_params["token"])
-        if session is None:
-            return not_found()
+    def _stop(self, session: SimSession) -> Response | None:
         if session.status == "charging":
             if not session.charger.online:
                 return error(400, "The charger is offline. Unplug the cable to end the session.")
             session.status, session.stop_requested_at = "stopping", self.clock.now()
         elif session.status not in ("stopping", "settling"):
             return error(409, "The session is not charging.")
-        return JSONResponse({"data": self.world.session_json(session)}, headers=decision.headers())
+        return None
 
-    async def cancel(self, request: Request) -> Response:
-        decision = self.limit(request, "cancel")
-        if not decision.allowed:
-            return too_many(decision)
-        session = self.world.find(request.path_params["token"])
-        if session is None:
-            return not_found()
+    def _cancel(self, session: SimSession) -> Response | None:
         if session.status not in CANCELLABLE:
             return error(409, "The session can no longer be cancelled.")
         session.status, session.failure_reason = "abandoned", CANCELLED_REASON
-        return JSONResponse({"data": self.world.session_json(session)}, headers=decision.headers())
+        return None
 
     async def list_chargers(self, request: Request) -> Response:
         q, chargers = request.query_params, self.world.chargers
@@ -173,3 +173,7 @@ class PublicChargingApi:
             near = sorted((c.distance_m(lat, lon), c.public_code) for c in chargers.values())
             found = [chargers[code] for d, code in near if d <= radius][: max(limit, 0)]
         return JSONResponse({"data": [self.world.charger_json(c) for c in found]})
+
+
+def _as_is(_: SimSession) -> None:
+    """A read: nothing to refuse or change."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from bff.sandbox.common import distance_m
 
 UTRECHT = (52.0907, 5.1214)
 
@@ -55,7 +56,7 @@ class SimCharger:
         return self._by_id.get(connector_id)
 
     def distance_m(self, latitude: float, longitude: float) -> float:
-        return haversine_m(self.latitude, self.longitude, latitude, longitude)
+        return distance_m(self.latitude, self.longitude, latitude, longitude)
 
     def pricing_json(self) -> dict[str, Any]:
         return {
@@ -63,14 +64,6 @@ class SimCharger:
             "price_per_kwh": self.price_per_kwh,
             "start_fee": self.start_fee,
         }
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 def _dc(connector_id: int, standard: str = "IEC_62196_T2_COMBO") -> SimConnector:

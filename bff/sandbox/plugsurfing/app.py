@@ -56,10 +56,10 @@ class PlugsurfingSandbox:
         )
 
     async def start(self) -> None:
-        await self.sim.start()
+        self.sim.ticker.start()
 
     async def aclose(self) -> None:
-        await self.sim.aclose()
+        await self.sim.ticker.aclose()
         await self.webhooks.aclose()
 
     def reset(self) -> None:

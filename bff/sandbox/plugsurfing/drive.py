@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bff.sandbox.common import distance_m
 from bff.sandbox.plugsurfing.auth import DriveAuth
 from bff.sandbox.plugsurfing.fixtures import (
     CONNECTORS,
@@ -26,7 +27,6 @@ from bff.sandbox.plugsurfing.fixtures import (
     Behaviour,
     FxEvse,
     FxLocation,
-    distance_meters,
 )
 from bff.sandbox.plugsurfing.receipts import Receipts
 from bff.sandbox.plugsurfing.render import location_json, session_json
@@ -98,7 +98,7 @@ def drive_routes(sim: DriveSimulation, auth: DriveAuth, receipts: Receipts) -> l
         busy = store.busy_connectors()
         found: list[tuple[float, dict[str, object]]] = []
         for loc in LOCATIONS:
-            d = distance_meters(lat, lon, loc.latitude, loc.longitude)
+            d = distance_m(lat, lon, loc.latitude, loc.longitude)
             evses = [e for e in loc.evses if capabilities <= set(e.capabilities)]
             if d > radius or not evses:
                 continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -159,11 +158,3 @@ EVSES: dict[str, tuple[FxLocation, FxEvse]] = {
 CONNECTORS: dict[str, tuple[FxLocation, FxEvse, FxConnector]] = {
     c.id: (loc, e, c) for loc in LOCATIONS for e in loc.evses for c in e.connectors
 }
-
-
-def distance_meters(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance (haversine, mean Earth radius)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))

@@ -6,15 +6,10 @@ on one :class:`DriveSimulation`; neither knows the other or the app that mounts 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import random
 
-from bff.sandbox.common import SandboxClock, SandboxConfig, WebhookSender
+from bff.sandbox.common import SandboxClock, SandboxConfig, Ticker, WebhookSender
 from bff.sandbox.plugsurfing.state import Event, SessionStore, iso
-
-log = logging.getLogger(__name__)
 
 
 class DriveSimulation:
@@ -26,27 +21,8 @@ class DriveSimulation:
         self.rng = random.Random(config.seed)
         self.store = SessionStore(clock, self.rng)
         self.webhooks = webhooks
-        self._ticker: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        if self._ticker is None:
-            self._ticker = asyncio.create_task(self._tick())
-
-    async def aclose(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
-
-    async def _tick(self) -> None:
-        interval = min(0.25, max(0.01, 0.5 / self.config.speed))
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                self.advance()
-            except Exception:  # a bug in one tick must not stop the simulation
-                log.exception("plugsurfing sandbox tick failed")
+        interval = min(0.25, max(0.01, 0.5 / config.speed))
+        self.ticker = Ticker(self.advance, interval, "plugsurfing-sandbox-ticker")
 
     def advance(self) -> None:
         """Apply every step that is due and send its webhooks."""

@@ -9,9 +9,6 @@ receipt_not_available, 422 unknown_connector_type / invalid_profile.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -30,6 +27,7 @@ from bff.sandbox.common import (
     Faults,
     SandboxClock,
     SandboxConfig,
+    Ticker,
     WebhookSender,
     control_routes,
 )
@@ -37,8 +35,6 @@ from bff.sandbox.roaming.routes import ApiError, Routes
 from bff.sandbox.roaming.signing import standard_webhook_headers
 from bff.sandbox.roaming.sim import SimSession, Simulator, iso
 from bff.sandbox.roaming.wire import SESSION_UPDATED
-
-log = logging.getLogger(__name__)
 
 
 class RoamingSandbox:
@@ -55,7 +51,9 @@ class RoamingSandbox:
         self.faults = Faults()
         self.webhooks = WebhookSender(client, config.chaos, config.seed)
         self.sim = Simulator(self.clock, self._on_change)
-        self._ticker: asyncio.Task[None] | None = None
+        # Fine enough that a 3 sim-second phase is seen promptly at high speeds.
+        interval = max(0.01, min(0.1, 0.5 / self.clock.speed))
+        self.ticker = Ticker(self.sim.advance, interval, "roaming-sandbox-ticker")
 
     def app(self) -> ASGIApp:
         routes = Routes(self.sim, self.config.roaming_jwt_secret)
@@ -75,26 +73,11 @@ class RoamingSandbox:
         self.sim.sessions.clear()
 
     async def start(self) -> None:
-        if self._ticker is None:
-            self._ticker = asyncio.create_task(self._tick(), name="roaming-sandbox-ticker")
+        self.ticker.start()
 
     async def aclose(self) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
+        await self.ticker.aclose()
         await self.webhooks.aclose()
-
-    async def _tick(self) -> None:
-        # Fine enough that a 3 sim-second phase is seen promptly at high speeds.
-        interval = max(0.01, min(0.1, 0.5 / self.clock.speed))
-        while True:
-            try:
-                self.sim.advance()
-            except Exception:  # pragma: no cover - keep simulating whatever one session did
-                log.exception("roaming sandbox tick failed")
-            await asyncio.sleep(interval)
 
     def _on_change(self, s: SimSession, at: datetime) -> None:
         base = self.config.webhook_base_url

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 
+from bff.sandbox.common import distance_m
 from bff.sandbox.roaming.wire import (
     CAP_CHARGING_PROFILE,
     CAP_REMOTE_START_STOP,
@@ -95,15 +95,6 @@ class SimEvse:
             "network": NETWORK,
             "last_updated": "2026-01-01T00:00:00Z",
         }
-
-
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 _CCS_50 = SimConnector("1", "IEC_62196_T2_COMBO", "DC", 500, 125, 50_000)
