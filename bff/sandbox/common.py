@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import math
 import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -32,6 +34,44 @@ class SandboxConfig:
     roaming_webhook_secret: str = "whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="
     chaos: float = 0.0  # probability of a dropped, duplicated or delayed webhook
     seed: int | None = None
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine, mean Earth radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+class Ticker:
+    """Calls ``step`` every ``interval`` real seconds in the background, so sessions move
+    on the clock even while nobody asks; a failing step is logged, never fatal."""
+
+    def __init__(self, step: Callable[[], None], interval: float, name: str) -> None:
+        self.step = step
+        self.interval = interval
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                self.step()
+            except Exception:  # a bug in one step must not stop the simulation
+                log.exception("%s failed", self.name)
 
 
 class SandboxClock:

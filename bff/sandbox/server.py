@@ -9,10 +9,10 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugchoice import PlugchoiceSandbox
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
 
 

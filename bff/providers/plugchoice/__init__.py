@@ -2,6 +2,6 @@
 connector, a Stripe pre-authorization the app confirms, then polling; no webhooks.
 
 ``constants`` (status tables), ``schemas`` (its JSON), ``mappers`` (to the domain),
-``client`` (one method per endpoint), ``adapter`` (:class:`PlugchoiceAdapter`) and
-``sandbox`` (:class:`PlugchoiceSandbox`, a simulator with chargers around Utrecht).
+``client`` (one method per endpoint) and ``adapter`` (:class:`PlugchoiceAdapter`). Its
+simulator is :mod:`bff.sandbox.plugchoice`, which shares no code with these.
 """

@@ -11,9 +11,9 @@ import httpx
 
 from bff.domain.model import Charger, ChargingSession, Provider, SessionRef
 from bff.providers.base import StartRequest
-from bff.providers.plugchoice.sandbox import PlugchoiceSandbox
 from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugchoice import PlugchoiceSandbox
 from bff.settings import Settings
 
 T = TypeVar("T")

@@ -13,9 +13,9 @@ from starlette.routing import Mount
 
 from bff.domain.model import Provider
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED
 

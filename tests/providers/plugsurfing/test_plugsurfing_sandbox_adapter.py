@@ -23,7 +23,7 @@ from bff.errors import ProviderNotFound, ProviderRejected
 from bff.providers.base import ProviderAdapter, StartRequest
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
 from bff.providers.plugsurfing.constants import TOKEN_PATH
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from tests.providers.plugsurfing.plugsurfing_support import eventually, until
 
 OK_POINT = GeoPoint(52.290056, 20.907028)
@@ -182,7 +182,7 @@ async def test_receipt_url_expires(
     [sid] = (await control.post("/_control/seed", json={"userId": "driver-1", "count": 1})).json()[
         "sessionIds"
     ]
-    sandbox.receipt_ttl_sim_seconds = 10
+    sandbox.receipts.ttl_sim_seconds = 10
     receipt = await adapter.get_receipt(SessionRef("driver-1", sid))
     assert receipt.url and receipt.expires_at
     expires_at = receipt.expires_at

@@ -12,10 +12,10 @@ import pytest
 from bff.domain.model import Provider, SessionFilter, SessionRef, SessionStatus
 from bff.providers.base import StartRequest
 from bff.providers.plugsurfing.adapter import PlugsurfingAdapter
-from bff.providers.plugsurfing.sandbox import PlugsurfingSandbox
 from bff.providers.plugsurfing.webhooks import parse_plugsurfing_webhook
 from bff.providers.registry import build_adapter
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.plugsurfing import PlugsurfingSandbox
 from bff.settings import Settings
 from tests.providers.plugsurfing.plugsurfing_support import SPEED, eventually
 

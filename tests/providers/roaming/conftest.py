@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import SecretStr
-from roaming_support import SANDBOX_URL, SPEED, Rig, WebhookInbox
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from bff.domain.model import Provider
 from bff.providers.registry import build_adapter
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
+from tests.providers.roaming.roaming_support import SANDBOX_URL, SPEED, Rig, WebhookInbox
 
 
 @pytest.fixture

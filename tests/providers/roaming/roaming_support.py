@@ -17,8 +17,8 @@ from starlette.routing import Route
 
 from bff.errors import WebhookRejected
 from bff.providers.roaming.adapter import RoamingAdapter
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.providers.roaming.webhooks import RoamingWebhook, parse_roaming_webhook
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
 
 T = TypeVar("T")

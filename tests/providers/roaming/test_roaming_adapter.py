@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from roaming_support import SPEED, Rig, eventually
 
 from bff.domain.model import (
     Charger,
@@ -22,6 +21,7 @@ from bff.domain.money import Money
 from bff.errors import ProviderNotFound, ProviderRejected, ProviderUnavailable
 from bff.providers.base import ProviderAdapter, StartRequest
 from bff.providers.roaming.constants import SESSION_ENDED
+from tests.providers.roaming.roaming_support import SPEED, Rig, eventually
 
 HELSINKI = GeoPoint(60.1699, 24.9384)
 DRIVER = "driver-1"

@@ -17,7 +17,6 @@ from bff.domain.model import (
 )
 from bff.domain.money import Money
 from bff.providers.roaming import mappers
-from bff.providers.roaming.sandbox.data import EVSES_BY_ID
 from bff.providers.roaming.schemas import (
     ChargingProfileResponse,
     EvseWire,
@@ -25,6 +24,7 @@ from bff.providers.roaming.schemas import (
     SessionStatusObject,
     WebhookBody,
 )
+from bff.sandbox.roaming.data import EVSES_BY_ID
 
 ASKED = datetime(2026, 3, 30, 8, 20, tzinfo=UTC)
 

@@ -11,7 +11,6 @@ import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
-from roaming_support import SPEED, WebhookInbox, eventually
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
@@ -19,9 +18,10 @@ from bff.domain.model import GeoPoint, Provider, SessionRef, SessionStatus
 from bff.providers.base import StartRequest
 from bff.providers.registry import build_adapter
 from bff.providers.roaming.adapter import RoamingAdapter
-from bff.providers.roaming.sandbox import RoamingSandbox
 from bff.sandbox.common import SandboxConfig
+from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
+from tests.providers.roaming.roaming_support import SPEED, WebhookInbox, eventually
 
 JWT_SECRET = "roaming-http-test-jwt-secret-32-bytes+"
 
