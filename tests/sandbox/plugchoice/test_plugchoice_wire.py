@@ -9,8 +9,8 @@ send must be one the client's tables know.
 
 from __future__ import annotations
 
+from bff.domain.model import Provider
 from bff.providers.plugchoice import constants as client_words
-from bff.providers.plugchoice.adapter import build_plugchoice_adapter
 from bff.providers.plugchoice.client import PlugchoiceClient
 from bff.providers.plugchoice.schemas import (
     ChargerList,
@@ -18,6 +18,7 @@ from bff.providers.plugchoice.schemas import (
     SessionEnvelope,
     StartResponse,
 )
+from bff.providers.registry import build_adapter
 from bff.sandbox.plugchoice import wire as sim_words
 from bff.settings import Settings
 from tests.sandbox.conftest import SandboxServer
@@ -27,7 +28,7 @@ UTRECHT = (52.0907, 5.1214)
 
 
 async def test_every_client_endpoint_reads_the_simulator(sandbox_server: SandboxServer) -> None:
-    adapter, http = build_plugchoice_adapter(
+    adapter, http = build_adapter(Provider.PLUGCHOICE,
         f"{sandbox_server.url}/plugchoice", Settings(upstream_retries=0)
     )
     log = WireLog()

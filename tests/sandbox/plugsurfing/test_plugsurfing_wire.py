@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bff.domain.model import Provider
 from bff.providers.plugsurfing import constants as client_words
-from bff.providers.plugsurfing.adapter import build_plugsurfing_adapter
 from bff.providers.plugsurfing.client import PlugsurfingClient
 from bff.providers.plugsurfing.schemas import (
     LocationsResponse,
@@ -29,6 +29,7 @@ from bff.providers.plugsurfing.schemas import (
     WebhookBody,
 )
 from bff.providers.plugsurfing.webhooks import PlugsurfingPrompt, parse_plugsurfing_webhook
+from bff.providers.registry import build_adapter
 from bff.sandbox.plugsurfing import wire as sim_words
 from bff.settings import Settings
 from tests.sandbox.conftest import SandboxServer
@@ -55,7 +56,7 @@ async def test_every_client_endpoint_reads_the_simulator(sandbox_server: Sandbox
         plugsurfing_api_key=None,
         upstream_retries=0,
     )
-    adapter, http = build_plugsurfing_adapter(f"{sandbox_server.url}/plugsurfing", settings)
+    adapter, http = build_adapter(Provider.PLUGSURFING, f"{sandbox_server.url}/plugsurfing", settings)
     log = WireLog()
     log.attach(http)
     client: PlugsurfingClient = adapter.client

@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, SecretStr
 
+from bff.domain.model import Provider
+from bff.providers.registry import build_adapter
 from bff.providers.roaming import constants as client_words
-from bff.providers.roaming.adapter import build_roaming_adapter
 from bff.providers.roaming.client import RoamingClient
 from bff.providers.roaming.mappers import charger_from_evse
 from bff.providers.roaming.schemas import (
@@ -53,7 +54,7 @@ REQUESTS: dict[tuple[str, str], type[BaseModel]] = {
 async def test_every_client_endpoint_reads_the_simulator(sandbox_server: SandboxServer) -> None:
     config = sandbox_server.config
     settings = Settings(roaming_jwt_secret=SecretStr(config.roaming_jwt_secret), upstream_retries=0)
-    adapter, http = build_roaming_adapter(f"{sandbox_server.url}/roaming", settings)
+    adapter, http = build_adapter(Provider.ROAMING, f"{sandbox_server.url}/roaming", settings)
     log = WireLog()
     log.attach(http)
     client: RoamingClient = adapter.client
