@@ -8,11 +8,6 @@
   ``Info``: the field definition's resolver (``base_resolver``, ``wrapped_func`` and its
   parameter introspection). Compiled subscription events are ~60% cheaper than
   graphql-core's generic walk (bench: subscriptions, CPU per delivery).
-- :func:`plain_field`: a computed field declared as a synchronous method taking only
-  ``self`` and resolved like a stored attribute: the field's class is swapped for a
-  subclass overriding ``is_basic_field`` and ``get_result``, so graphql-core reads it
-  from its parent without Strawberry's ``Info``, argument conversion and extension
-  wrapping per call (bench: queries, SessionHistory and SessionDetail req/s).
 - :func:`field_nodes`: ``Info._raw_info.field_nodes``, the document's nodes of the field
   being resolved, for look-ahead (which sub-fields a page selects) without converting the
   whole selection as ``Info.selected_fields`` does.
@@ -20,13 +15,11 @@
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import strawberry
 from graphql import FieldNode, GraphQLSchema
-from strawberry.types.field import StrawberryField
 
 from bff.seams import require
 
@@ -72,39 +65,3 @@ def field_reader(schema: strawberry.Schema, type_name: str, field_name: str) -> 
     ):
         return None
     return cast(Reader, resolver.wrapped_func)
-
-
-T = TypeVar("T")
-
-
-class _PlainField(StrawberryField):
-    """A Strawberry field whose resolver is called as ``resolver(parent)``."""
-
-    @property
-    def is_basic_field(self) -> bool:
-        return not self.extensions
-
-    def get_result(
-        self, source: Any, info: Any, args: list[Any], kwargs: Any
-    ) -> Awaitable[Any] | Any:
-        resolver = self.base_resolver
-        if resolver is None:  # pragma: no cover - plain_field always has one
-            return super().get_result(source, info, args, kwargs)
-        return cast(Callable[[Any], Any], resolver.wrapped_func)(source)
-
-
-def plain_field(*, description: str | None = None) -> Callable[[Callable[[Any], T]], T]:
-    """Like ``@strawberry.field(description=...)`` on a synchronous method that takes
-    only ``self``, resolved without Strawberry's per-call wrapping (see the module)."""
-
-    def declare(method: Callable[[Any], T]) -> T:
-        params = list(inspect.signature(method).parameters)
-        if inspect.iscoroutinefunction(method) or params != ["self"]:
-            raise TypeError(
-                f"plain_field needs a synchronous method taking only self: {method.__name__}"
-            )
-        field = cast(Any, strawberry.field(resolver=method, description=description))
-        field.__class__ = _PlainField
-        return cast(T, field)
-
-    return declare

@@ -8,7 +8,6 @@ import strawberry
 
 from bff.domain import model
 from bff.domain.money import Money as DomainMoney
-from bff.seams.strawberry import plain_field
 
 Provider = strawberry.enum(model.Provider, name="Provider")
 SessionStatus = strawberry.enum(model.SessionStatus, name="SessionStatus")
@@ -44,7 +43,7 @@ class Money:
 class Energy:
     watt_hours: int
 
-    @plain_field()
+    @strawberry.field
     def kilowatt_hours(self) -> float:
         return self.watt_hours / 1000
 

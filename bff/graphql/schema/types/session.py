@@ -27,7 +27,6 @@ from bff.graphql.schema.types.session_parts import (
     Receipt,
     later,
 )
-from bff.seams.strawberry import plain_field
 from bff.usecases.sessions import OwnedSession
 
 
@@ -64,35 +63,35 @@ class ChargingSession(Node):
             return model.SessionStatus.ABANDONED
         return self._s.status
 
-    @plain_field()
+    @strawberry.field
     def provider(self) -> Provider:  # type: ignore[valid-type]
         return self._s.provider
 
-    @plain_field(description="The provider's own session id, for support staff.")
+    @strawberry.field(description="The provider's own session id, for support staff.")
     def provider_session_id(self) -> str:
         return self._s.id
 
-    @plain_field()
+    @strawberry.field
     def status(self) -> SessionStatus:  # type: ignore[valid-type]
         return self._status()
 
-    @plain_field(description="The provider's own status word.")
+    @strawberry.field(description="The provider's own status word.")
     def provider_status(self) -> str:
         return self._s.provider_status
 
-    @plain_field()
+    @strawberry.field
     def started_at(self) -> datetime | None:
         return self._s.started_at
 
-    @plain_field()
+    @strawberry.field
     def ended_at(self) -> datetime | None:
         return self._s.ended_at
 
-    @plain_field(description="When the provider last reported this state.")
+    @strawberry.field(description="When the provider last reported this state.")
     def updated_at(self) -> datetime:
         return self._s.observed_at
 
-    @plain_field()
+    @strawberry.field
     def duration_seconds(self) -> int | None:
         s = self._s
         if s.duration_seconds is not None:
@@ -104,23 +103,23 @@ class ChargingSession(Node):
             return int((datetime.now(UTC) - s.started_at).total_seconds())
         return None
 
-    @plain_field()
+    @strawberry.field
     def energy(self) -> Energy | None:
         return Energy(watt_hours=self._s.energy.watt_hours) if self._s.energy else None
 
-    @plain_field()
+    @strawberry.field
     def power_kw(self) -> float | None:
         return self._s.power_kw
 
-    @plain_field()
+    @strawberry.field
     def cost(self) -> Cost | None:
         return Cost.of(self._s.cost)
 
-    @plain_field()
+    @strawberry.field
     def can_stop(self) -> bool:
         return self._status() not in rules.FINAL and rules.can_stop(self._s)
 
-    @plain_field()
+    @strawberry.field
     def can_abandon(self) -> bool:
         if self._status() is model.SessionStatus.ABANDONED:
             return False
@@ -132,11 +131,11 @@ class ChargingSession(Node):
             record.stop_requested_at if record else None,
         )
 
-    @plain_field()
+    @strawberry.field
     def stop_failed(self) -> bool:
         return self._s.stop_failed
 
-    @plain_field()
+    @strawberry.field
     def failure_reason(self) -> str | None:
         return self._s.failure_reason
 
@@ -205,11 +204,11 @@ class ChargingSession(Node):
         conn = c.connector(connector_id) if c and connector_id else None
         return Connector.of(c, conn) if c and conn else None
 
-    @plain_field()
+    @strawberry.field
     def payment(self) -> Payment:
         return Payment.of(self._s.payment)
 
-    @plain_field()
+    @strawberry.field
     def receipt(self) -> Receipt:
         s = self._s
         return Receipt(
@@ -219,7 +218,7 @@ class ChargingSession(Node):
             _fallback_cost=s.cost,
         )
 
-    @plain_field()
+    @strawberry.field
     def charging_profile(self) -> ChargingProfile | None:
         record = self._owned.record
         if self._s.charging_profile is not None:
