@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
 
     uvicorn.run(
         serving_app(settings),
+        # Its outer layers are plain functions that hand on the app's call (no frame of
+        # theirs under each open socket): uvicorn would take them for ASGI 2 apps.
+        interface="asgi3",
         host=settings.host,
         port=settings.port,
         log_config=None,

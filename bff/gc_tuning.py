@@ -19,6 +19,7 @@ Cycles are still collected.
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,16 +42,17 @@ def tuned_after_startup(app: ASGIApp) -> ASGIApp:
     """``app``, calling :func:`tune_gc` once its lifespan has started (for ``bff serve``
     only: a process that builds apps in tests keeps the collector's defaults)."""
 
-    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+    def wrapped(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the app's call is handed back, so no frame of ours stays
+        # suspended under each open websocket.
         if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
+            return app(scope, receive, send)
 
         async def send_then_tune(message: Message) -> None:
             await send(message)
             if message["type"] == "lifespan.startup.complete":
                 tune_gc()
 
-        await app(scope, receive, send_then_tune)
+        return app(scope, receive, send_then_tune)
 
     return wrapped

@@ -15,8 +15,9 @@ Updates arrive late, twice, out of order or never (seed 001). The rules:
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
+from operator import attrgetter
 from typing import Literal
 
 from bff.domain.model import ChargingSession, SessionStatus
@@ -70,7 +71,12 @@ def reconcile(current: ChargingSession | None, incoming: ChargingSession) -> Cha
 
 def is_material_change(old: ChargingSession | None, new: ChargingSession) -> bool:
     """Whether ``new`` differs from ``old`` in more than ``observed_at`` (worth publishing)."""
-    return old is None or replace(old, observed_at=new.observed_at) != new
+    return old is None or _material(old) != _material(new)
+
+
+#: Every field of a session but ``observed_at``, read in one call (this runs for every
+#: update of every live screen: comparing copies made with ``replace`` cost ~5 us).
+_material = attrgetter(*(f.name for f in fields(ChargingSession) if f.name != "observed_at"))
 
 
 def apply_driver_action(

@@ -14,6 +14,8 @@ through it) and on the router matching the path without the root path.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -25,12 +27,13 @@ require("starlette", "1.10.0", __name__)
 def with_websocket_shortcut(app: Starlette, path: str, socket: ASGIApp) -> ASGIApp:
     """``app``, with websockets to ``path`` handled by ``socket`` directly."""
 
-    async def shortcut(scope: Scope, receive: Receive, send: Send) -> None:
+    def shortcut(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine: the call it hands on is returned, not awaited here, so no frame
+        # of this function stays suspended under each open websocket.
         if scope["type"] == "websocket" and _route_path(scope) == path:
             scope["app"] = app
-            await socket(scope, receive, send)
-            return
-        await app(scope, receive, send)
+            return socket(scope, receive, send)
+        return app(scope, receive, send)
 
     return shortcut
 

@@ -2,12 +2,14 @@
 
 The GraphQL layer turns each :class:`LiveState` into a result; ``order`` and
 ``changed_at`` travel with it so that no subscriber gets an older state after a newer
-one, nor the same one twice.
+one, nor the same one twice. This is the live charging screen's hot path: a state is
+made synchronously from a published message (which carries the session's record), and
+only a state read from the store needs the record read (:func:`state`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,14 +18,14 @@ from bff.domain.model import Provider
 from bff.domain.reconcile import FINAL
 from bff.live.codec import Snapshot
 from bff.resources import Resources
-from bff.store import keys
+from bff.store.records import SessionRecord
 from bff.usecases.sessions import OwnedSession
 
 
 @dataclass(frozen=True, slots=True)
 class LiveState:
     owned: OwnedSession
-    #: The session, ``{provider}:{id}``.
+    #: The session, ``{provider}:{id}`` (a key within this process, not a Redis key).
     key: str
     #: The provider's time of this state, then the snapshot's version.
     order: tuple[datetime, int]
@@ -34,39 +36,51 @@ class LiveState:
     def final(self) -> bool:
         return self.owned.session.status in FINAL
 
+    @property
+    def owner(self) -> str | None:
+        """Who the BFF's record says owns the session (None: no record)."""
+        record = self.owned.record
+        return record.driver_id if record is not None else None
 
-async def _states(
-    resources: Resources, driver_id: str, snaps: AsyncIterator[Snapshot], owners_only: bool
-) -> AsyncIterator[LiveState]:
-    async for snap in snaps:
-        s = snap.session
-        record = snap.record if snap.carries_record else await resources.records.get(
-            s.provider, s.id
-        )
-        if owners_only and record is not None and record.driver_id != driver_id:
-            continue
-        yield LiveState(
-            OwnedSession(s, record, driver_id),
-            keys.session_key(s.provider, s.id),
-            (s.observed_at, snap.version),
-            snap.changed_at,
-        )
+
+def state(resources: Resources, driver_id: str, snap: Snapshot) -> LiveState | Awaitable[LiveState]:
+    """The state of ``snap`` for ``driver_id``: at once when the snapshot came with its
+    record (a published message), else an awaitable that reads the record first."""
+    if snap.carries_record:
+        return _state(driver_id, snap, snap.record)
+    return _read(resources, driver_id, snap)
+
+
+async def _read(resources: Resources, driver_id: str, snap: Snapshot) -> LiveState:
+    s = snap.session
+    return _state(driver_id, snap, await resources.records.get(s.provider, s.id))
+
+
+def _state(driver_id: str, snap: Snapshot, record: SessionRecord | None) -> LiveState:
+    s = snap.session
+    return LiveState(
+        OwnedSession(s, record, driver_id),
+        f"{s.provider.value}:{s.id}",
+        (s.observed_at, snap.version),
+        snap.changed_at,
+    )
 
 
 @asynccontextmanager
 async def follow_session(
-    resources: Resources, driver_id: str, provider: Provider, session_id: str
-) -> AsyncIterator[AsyncIterator[LiveState]]:
-    """The session's current state (if any), then each newer one (ownership is the
-    caller's check, before following)."""
+    resources: Resources, provider: Provider, session_id: str
+) -> AsyncIterator[AsyncIterator[Snapshot]]:
+    """The session's current snapshot (if any), then each newer one (ownership is the
+    caller's check, before following); :func:`state` makes each a :class:`LiveState`."""
     async with resources.hub.watch_session(provider, session_id) as snaps:
-        yield _states(resources, driver_id, snaps, owners_only=False)
+        yield snaps
 
 
 @asynccontextmanager
 async def follow_driver(
     resources: Resources, driver_id: str
-) -> AsyncIterator[AsyncIterator[LiveState]]:
-    """The driver's live sessions now, then every newer state of any of their sessions."""
+) -> AsyncIterator[AsyncIterator[Snapshot]]:
+    """The driver's live sessions now, then every newer state of any of their sessions
+    (:func:`state`; a state whose record names another owner is not theirs)."""
     async with resources.hub.watch_driver(driver_id) as snaps:
-        yield _states(resources, driver_id, snaps, owners_only=True)
+        yield snaps

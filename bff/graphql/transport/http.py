@@ -14,8 +14,9 @@ import logging
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
+import orjson
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from bff.errors import BadRequest
 from bff.graphql.engine.engine import HTTP, QUERY_ONLY, Answer, Engine
@@ -54,7 +55,7 @@ class GraphQLHTTP:
             if request.method == "GET":
                 if _wants_page(request):
                     if self.graphiql is None:
-                        return JSONResponse({"errors": [{"message": "Not Found"}]}, 404)
+                        return _json({"errors": [{"message": "Not Found"}]}, 404)
                     return self.graphiql.response(request)
                 graphql_request = self._from_query_string(request)
                 allowed = QUERY_ONLY
@@ -121,7 +122,7 @@ class GraphQLHTTP:
             # The rest of the body is not read: the connection cannot carry another request.
             headers["Connection"] = "close"
         body = {"errors": [{"message": exc.message, "extensions": extensions_for(exc)}]}
-        return JSONResponse(body, exc.status_code, headers=headers)
+        return _json(body, exc.status_code, headers)
 
 
 def _wants_page(request: Request) -> bool:
@@ -135,4 +136,8 @@ def _respond(answer: Answer, allow: str | None = None) -> Response:
     headers = dict(answer.headers)
     if allow:
         headers["Allow"] = allow
-    return JSONResponse(answer.payload, answer.status, headers=headers)
+    return _json(answer.payload, answer.status, headers)
+
+
+def _json(payload: object, status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(payload), status, headers, media_type="application/json")
