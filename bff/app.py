@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 
 from redis.exceptions import RedisError
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 
 
 async def healthz(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    # The worker process that answered (bff serve --workers N: one port, N processes).
+    return JSONResponse({"status": "ok", "worker": os.getpid()})
 
 
 async def readyz(request: Request) -> Response:
