@@ -25,6 +25,7 @@ HELSINKI = {"latitude": 60.1699, "longitude": 24.9384}
 #: Server settings for benchmarks: quiet logs, no pollers chasing benchmark sessions.
 BASE_ENV = {
     "BFF_LOG_LEVEL": "WARNING",
+    "BFF_WORKERS": "1",  # one worker unless a scenario asks for more
     "BFF_QUIET_POLL_AFTER_SECONDS": "3600",
     "BFF_POLL_INTERVAL_SECONDS": "60",
     "BFF_CONNECTOR_COOLDOWN_SECONDS": "1",

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
@@ -25,7 +27,7 @@ from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
 from bff.resources import Resources, open_resources
 from bff.sandbox.server import Sandboxes, sandbox_config
-from bff.seams.starlette import with_websocket_shortcut
+from bff.seams.starlette import with_graphql_shortcut
 from bff.server.requestid import RequestIdMiddleware
 from bff.settings import Settings
 from bff.web import web_routes
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 
 
 async def healthz(_: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+    # The worker process that answered (bff serve --workers N: one port, N processes).
+    return JSONResponse({"status": "ok", "worker": os.getpid()})
 
 
 async def readyz(request: Request) -> Response:
@@ -97,14 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Middleware(WebhookMetricsMiddleware, metrics=metrics),
     ]
     if settings.allowed_origins:
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.allowed_origins,
-                allow_methods=["GET", "POST"],
-                allow_headers=["*"],
-            )
-        )
+        middleware.append(Middleware(CORSMiddleware, **_cors(settings)))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     app.state.graphql = graphql
     app.state.settings = settings
@@ -118,4 +114,13 @@ def serving_app(settings: Settings) -> ASGIApp:
     app = create_app(settings)
     graphql: GraphQLEndpoint = app.state.graphql
     socket = RequestIdMiddleware(graphql.websocket_asgi)
-    return tuned_after_startup(with_websocket_shortcut(app, graphql.path, socket))
+    http: ASGIApp = graphql.http_asgi
+    if settings.allowed_origins:
+        http = CORSMiddleware(http, **_cors(settings))
+    shortcut = with_graphql_shortcut(app, graphql.path, socket, RequestIdMiddleware(http))
+    return tuned_after_startup(shortcut)
+
+
+def _cors(settings: Settings) -> dict[str, Any]:
+    return {"allow_origins": settings.allowed_origins, "allow_methods": ["GET", "POST"],
+            "allow_headers": ["*"]}  # fmt: skip

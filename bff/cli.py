@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 import uvicorn
@@ -16,6 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="run the BFF (sandbox providers by default)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers", type=int, default=None,
+        help="worker processes on the port (SO_REUSEPORT); default BFF_WORKERS, else one per core",
+    )  # fmt: skip
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     token = sub.add_parser("token", help="print a driver token for the dev secret")
     token.add_argument("--user", required=True, help="driver id (the token's sub)")
     token.add_argument("--ttl", type=int, default=24 * 3600, help="lifetime in seconds")
@@ -49,10 +55,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     settings = settings.model_copy(update=updates)
+    from bff.server.workers import Supervisor, reuse_port_socket, worker_count
+
+    if args.worker:  # one of a supervisor's workers: its own socket on the shared port
+        _serve(settings, reuse_port_socket(settings.host, settings.port))
+        return 0
+    n = worker_count(settings, args.workers)
+    if n > 1:
+        return Supervisor(settings, n).run()
+    _serve(settings, None)
+    return 0
+
+
+def _serve(settings: Settings, sock: socket.socket | None) -> None:
     from bff.app import serving_app
     from bff.seams.uvicorn import LeanWebSocketProtocol
 
-    uvicorn.run(
+    config = uvicorn.Config(
         serving_app(settings),
         # Its outer layers are plain functions that hand on the app's call (no frame of
         # theirs under each open socket): uvicorn would take them for ASGI 2 apps.
@@ -68,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         ws_max_size=settings.max_body_bytes,
         ws=LeanWebSocketProtocol,
     )
-    return 0
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock] if sock is not None else None)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,16 @@ class Settings(BaseSettings):
     port: int = 8000
     public_url: str | None = None  # how providers reach our webhooks; default http://host:port
     log_level: str = "INFO"
+    workers: int = Field(
+        default=0,
+        ge=0,
+        description=(
+            "Worker processes of `bff serve` on one port (SO_REUSEPORT; `--workers` "
+            "overrides); 0: one per core. Every cross-request concern lives in Redis, so "
+            "workers share nothing in memory; with more than one, the embedded Redis and "
+            "the sandbox run once, beside them (README: every core)."
+        ),
+    )
     #: Single loggers' levels over the root's, e.g. ``{"httpx": "INFO", "bff": "DEBUG"}``
     #: (httpx and httpcore are at WARNING unless named here: see bff/logs.py).
     log_levels: dict[str, str] = Field(default_factory=dict)

@@ -36,6 +36,9 @@ FAST_ENV = {
     "BFF_ROAMING_TIMEOUT_SECONDS": "3",
     "BFF_MUTATION_RATE_PER_MINUTE": "1000",
     "BFF_LOG_LEVEL": "INFO",
+    # One process per test server: tests count a process's connections and sockets
+    # (tests/e2e/test_workers.py runs several).
+    "BFF_WORKERS": "1",
 }
 
 

@@ -175,6 +175,12 @@ class LiveHub:
     async def snapshot(self, provider: Provider, session_id: str) -> ChargingSession | None:
         return await self.store.get(provider, session_id)
 
+    async def snapshot_and_record(
+        self, provider: Provider, session_id: str
+    ) -> tuple[ChargingSession | None, SessionRecord | None]:
+        """The session's snapshot and the BFF's record of it, in one round trip."""
+        return await self.store.get_with_record(provider, session_id)
+
     @asynccontextmanager
     async def watch_session(
         self,

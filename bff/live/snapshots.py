@@ -37,6 +37,7 @@ from bff.domain.reconcile import (
 from bff.live.codec import Snapshot, decode_snapshot, encode_snapshot, with_record
 from bff.store import keys
 from bff.store.batch import BatchedGets
+from bff.store.records import SessionRecord
 from bff.store.replies import as_str
 
 
@@ -95,6 +96,18 @@ class SnapshotStore:
     async def get_snapshot(self, provider: Provider, session_id: str) -> Snapshot | None:
         raw = await self._gets.get(keys.snapshot(keys.session_key(provider, session_id)))
         return decode_snapshot(raw) if raw else None
+
+    async def get_with_record(
+        self, provider: Provider, session_id: str
+    ) -> tuple[ChargingSession | None, SessionRecord | None]:
+        """The session's snapshot and its record, in one round trip (a session's keys
+        share one slot)."""
+        session = keys.session_key(provider, session_id)
+        raw, record = await self.redis.mget(keys.snapshot(session), keys.record(session))
+        return (
+            decode_snapshot(raw).session if raw else None,
+            SessionRecord.model_validate_json(record) if record else None,
+        )
 
     async def get_snapshots(
         self, sessions: Sequence[tuple[Provider, str]]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
@@ -57,6 +58,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._max_names = max_operation_names
         self._names: set[str] = set()
+        self._operation_children: dict[tuple[str, str], tuple[Any, Any]] = {}
         r = self.registry
         self.operations = Counter(
             "bff_graphql_operations",
@@ -141,9 +143,15 @@ class Metrics:
     ) -> None:
         """One operation; ``seconds`` is None for subscriptions (they last for hours)."""
         label = self.operation_label(name, trusted)
-        self.operations.labels(label, kind).inc()
+        key = (label, kind)
+        children = self._operation_children.get(key)
+        if children is None:  # labels() is a lock and two lookups: once per label pair
+            children = (self.operations.labels(label, kind),
+                        self.operation_seconds.labels(label, kind))  # fmt: skip
+            self._operation_children[key] = children
+        children[0].inc()
         if seconds is not None:
-            self.operation_seconds.labels(label, kind).observe(seconds)
+            children[1].observe(seconds)
 
     def error(self, code: object) -> None:
         self.errors.labels(

@@ -23,10 +23,9 @@ async def load_session(
     resources: Resources, driver_id: str, provider: Provider, session_id: str
 ) -> OwnedSession | None:
     """The driver's session, or None when unknown or someone else's (indistinguishable)."""
-    record = await resources.records.get(provider, session_id)
+    snapshot, record = await resources.hub.snapshot_and_record(provider, session_id)
     if record is not None and record.driver_id != driver_id:
         return None
-    snapshot = await resources.hub.snapshot(provider, session_id)
     if snapshot is not None and record is not None:
         return OwnedSession(snapshot, record, driver_id)
     adapter = resources.adapter(provider)

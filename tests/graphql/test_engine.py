@@ -63,14 +63,14 @@ async def test_a_known_document_is_parsed_and_validated_once(
     for _ in range(5):
         answer = await run(e, "{ item { name size } }")
         assert answer.payload == {"data": {"item": {"name": "a", "size": 1}}}
-    assert len(validations) == 1
+    assert len(validations) == 2  # the spec rules, then the limits: once
     bad = await run(e, "{ item { nope } }")
     again = await run(e, "{ item { nope } }")
     assert bad.errors and again.errors, "a cached validation error is still reported"
     assert "Cannot query field 'nope'" in again.errors[0]["message"]
     broken = await run(e, "{ item {")
     assert broken.errors[0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
-    assert len(validations) == 2
+    assert len(validations) == 4  # two passes (spec rules, then limits) per document
 
 
 async def test_the_operation_is_chosen_as_the_spec_says() -> None:
@@ -96,3 +96,15 @@ async def test_a_subscription_event_outside_the_plan_runs_on_graphql_core() -> N
     assert isinstance(prepared, Prepared) and e.execution.plan(prepared) is None
     results = [json.loads(text) async for _, text in e.execution.results(prepared, None)]
     assert results == [{"data": {"items": {"name": "i0"}}}, {"data": {"items": {"name": "i1"}}}]
+
+
+async def test_a_spread_of_an_unknown_fragment_is_a_validation_error() -> None:
+    """The depth limit walks fragments: an unknown one must be reported, not fail it."""
+    answer = await run(engine(), "{ item { ...Missing } }")
+    assert answer.status == 200
+    assert [e["extensions"]["code"] for e in answer.errors] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert "Unknown fragment" in answer.errors[0]["message"]
+    cycle = "{ item { ...A } } fragment A on Item { ...B } fragment B on Item { ...A }"
+    answer = await run(engine(), cycle)
+    assert answer.status == 200 and answer.errors
+    assert {e["extensions"]["code"] for e in answer.errors} == {"GRAPHQL_VALIDATION_FAILED"}

@@ -1,4 +1,5 @@
-"""Compiled subscription plans give graphql-core's answer, or step aside."""
+"""Compiled plans (subscription events, node reads) give graphql-core's answer, or step
+aside."""
 
 from __future__ import annotations
 
@@ -117,3 +118,99 @@ def test_a_surprise_at_run_time_steps_aside() -> None:
     broken = event(ChargingSession(Provider.ROAMING, "s1", "nonsense", "x", T0))  # type: ignore[arg-type]
     assert plan(broken) is FALLBACK
     assert generic(doc, broken).errors, "graphql-core reports what the plan stepped aside for"
+
+
+# -- reads: node(id) ----------------------------------------------------------------------
+
+NODE_LIVE = """
+query NodeLive($id: ID!) {
+  node(id: $id) { __typename id ... on ChargingSession { ...SessionLive provider } }
+}
+""" + LIVE[LIVE.index("fragment SessionLive"):]
+
+
+def query_plan_of(document: str, roots: Any) -> Any:
+    from bff.graphql.engine.query_plans import compile_query
+
+    doc = parse(document)
+    op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
+    frags = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
+    return compile_query(SCHEMA, op, frags, roots), doc
+
+
+def generic_node(doc: Any, node: Any, monkeypatch: Any) -> Any:
+    import asyncio
+
+    import bff.graphql.schema.queries as queries
+
+    async def find(ctx: Any, id: str) -> Any:
+        return node
+
+    monkeypatch.setattr(queries, "find_node", find)
+    result = asyncio.run(execute(graphql_schema(SCHEMA), doc, variable_values={"id": "x"}))  # type: ignore[arg-type]
+    monkeypatch.undo()
+    return result
+
+
+@settings(max_examples=100, deadline=None)
+@given(sessions())
+def test_a_node_read_plan_answers_like_graphql_core(s: ChargingSession) -> None:
+    import asyncio
+
+    import pytest
+
+    node = event(s)
+
+    async def resolve(context: Any, arguments: dict[str, Any]) -> Any:
+        assert arguments == {"id": "x"}
+        return node
+
+    plan, doc = query_plan_of(NODE_LIVE, {"node": resolve})
+    assert plan is not None, "a live session's read compiles"
+    with pytest.MonkeyPatch.context() as mp:
+        expected = generic_node(doc, node, mp)
+    assert expected.errors is None
+    assert asyncio.run(plan(None, {"id": "x"})) == expected.data
+
+
+def test_every_contract_query_plan_answers_like_graphql_core_or_does_not_compile() -> None:
+    """Every contract query either compiles to a plan (and then a node read of a session
+    answers as graphql-core does) or is left to graphql-core whole."""
+    import asyncio
+
+    session = event(ChargingSession(Provider.ROAMING, "s1", SessionStatus.CHARGING, "a", T0))
+
+    async def resolve(context: Any, arguments: dict[str, Any]) -> Any:
+        return session
+
+    for name, text in contract_operations().items():
+        doc = parse(text)
+        op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
+        if op.operation.value != "query":
+            continue
+        plan, _ = query_plan_of(text, {"node": resolve})
+        if plan is None:
+            continue
+        out = asyncio.run(plan(None, {"id": "x"}))
+        assert out is not FALLBACK, name
+    detail, _ = query_plan_of(contract_operations()["SessionDetail"], {"node": resolve})
+    assert detail is None, "its charger needs the resolver's info: graphql-core runs it whole"
+
+
+def test_a_read_that_cannot_be_completed_steps_aside() -> None:
+    import asyncio
+
+    async def raises(context: Any, arguments: dict[str, Any]) -> Any:
+        raise ValueError("the resolver failed")
+
+    async def other(context: Any, arguments: dict[str, Any]) -> Any:
+        return object()  # no type of the schema
+
+    for resolve in (raises, other):
+        plan, _ = query_plan_of(NODE_LIVE, {"node": resolve})
+        assert asyncio.run(plan(None, {"id": "x"})) is FALLBACK
+    plan, _ = query_plan_of(NODE_LIVE, {"node": raises})
+    assert asyncio.run(plan(None, {})) is FALLBACK, "a missing variable: graphql-core says so"
+    assert query_plan_of("{ viewer { id } }", {})[0] is None, "a root without a plan resolver"
+    typename, _ = query_plan_of("{ __typename }", {})
+    assert asyncio.run(typename(None, None)) == {"__typename": "Query"}

@@ -62,12 +62,16 @@ def test_bff_serve_runs_uvicorn_with_the_lean_protocol_and_no_compression(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seen: dict[str, Any] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs))
+
+    def run(server: uvicorn.Server, sockets: Any = None) -> None:
+        seen["config"] = server.config
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
     monkeypatch.setattr(logs, "configure_logging", lambda *_: None)
-    assert cli.main(["serve", "--port", "8999"]) == 0
-    assert seen["ws"] is LeanWebSocketProtocol
-    assert seen["ws_per_message_deflate"] is False
-    config = Config(app=lambda *_: None, ws=seen["ws"])
+    assert cli.main(["serve", "--port", "8999", "--workers", "1"]) == 0
+    config: Config = seen["config"]
+    assert config.ws is LeanWebSocketProtocol
+    assert config.ws_per_message_deflate is False
     config.load()
     assert config.ws_protocol_class is LeanWebSocketProtocol  # uvicorn takes the class as is
 

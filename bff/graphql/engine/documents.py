@@ -45,30 +45,34 @@ class _Lru:
 def validation_rules(
     max_depth: int, max_aliases: int, introspection: bool
 ) -> tuple[type[ASTValidationRule], ...]:
-    """graphql-core's rules, the depth and alias limits, and no introspection when off."""
+    """Our limits on a valid document: depth, aliases, and no introspection when off."""
     extra: list[type[ASTValidationRule]] = [
         *QueryDepthLimiter(max_depth=max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=max_aliases).validation_rules,
     ]
     if not introspection:
         extra.append(NoSchemaIntrospectionCustomRule)
-    return (*specified_rules, *extra)
+    return tuple(extra)
 
 
 class KnownDocuments:
-    """Parsed documents and their validation errors by query text, for one schema."""
+    """Parsed documents and their validation errors by query text, for one schema.
+
+    graphql-core's rules run first, then ``limits`` (:func:`validation_rules`): the
+    limits walk fragments as if every spread named a known fragment, and one that does
+    not (reported by graphql-core's rules) would fail inside the depth limiter."""
 
     def __init__(
         self,
         schema: GraphQLSchema,
-        rules: Sequence[type[ASTValidationRule]],
+        limits: Sequence[type[ASTValidationRule]],
         *,
         max_tokens: int,
         hide_suggestions: bool,
         maxsize: int = MAXSIZE,
     ) -> None:
         self.schema = schema
-        self.rules = tuple(rules)
+        self.limits = tuple(limits)
         self.max_tokens = max_tokens
         self.hide_suggestions = hide_suggestions
         self._docs = _Lru(maxsize)
@@ -86,8 +90,13 @@ class KnownDocuments:
         """Validation errors of the document parsed from ``query``."""
         errors: list[GraphQLError] | None = self._errors.get(query)
         if errors is None:
-            errors = validate(
-                self.schema, document, self.rules, hide_suggestions=self.hide_suggestions
-            )
+            hide = self.hide_suggestions
+            errors = validate(self.schema, document, specified_rules, hide_suggestions=hide)
+            try:
+                errors += validate(self.schema, document, self.limits, hide_suggestions=hide)
+            except (KeyError, RecursionError):
+                if not errors:
+                    raise
+                # An unknown or cyclic fragment: already reported, the limits cannot walk it.
             self._errors.put(query, errors)
         return list(errors)

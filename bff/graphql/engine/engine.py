@@ -19,9 +19,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import strawberry
 from graphql import (
@@ -32,9 +32,6 @@ from graphql import (
     OperationType,
     get_operation_ast,
 )
-from graphql.execution import (
-    execute_root_selection_set,
-)
 
 from bff.errors import BadRequest, PersistedQueryRefused
 from bff.graphql.engine.counting import Counting
@@ -43,6 +40,7 @@ from bff.graphql.engine.errors import formatted, provider_errors, request_error,
 from bff.graphql.engine.execution import Execution
 from bff.graphql.engine.feeds import FeedKey, Feeds, Sink
 from bff.graphql.engine.persisted import PersistedQueries
+from bff.graphql.engine.query_plans import RootResolver
 from bff.graphql.engine.request import GraphQLRequest, Prepared
 from bff.observability.metrics import Metrics
 from bff.seams.strawberry import graphql_schema
@@ -89,7 +87,9 @@ class Engine:
         limits: Limits,
         metrics: Metrics | None = None,
         persisted: PersistedQueries | None = None,
+        roots: Mapping[str, RootResolver] | None = None,
     ) -> None:
+        """``roots``: root fields a compiled query may resolve without graphql-core."""
         self.schema = schema
         self.graphql: GraphQLSchema = graphql_schema(schema)
         self.limits = limits
@@ -101,7 +101,7 @@ class Engine:
             hide_suggestions=self.hide_suggestions,
         )
         self.counting = Counting(metrics)
-        self.execution = Execution(schema, self.hide_suggestions, self.counting)
+        self.execution = Execution(schema, self.hide_suggestions, self.counting, roots)
         self.persisted = persisted
         self.feeds = Feeds()
 
@@ -167,14 +167,7 @@ class Engine:
         """Run a query or mutation; ``failures`` (a mapping of provider -> error, read
         after the run) adds ``PROVIDER_UNAVAILABLE`` errors next to partial data."""
         started = time.perf_counter()
-        executor = self.execution.executor(prepared, context)
-        if isinstance(executor, list):
-            result = ExecutionResult(None, executor)
-        else:
-            outcome: Any = execute_root_selection_set(executor)
-            if executor.is_awaitable(outcome):
-                outcome = await outcome
-            result = cast(ExecutionResult, outcome)
+        result = await self.execution.run(prepared, context)
         errors = [shape(e) for e in result.errors or ()]
         if failures and result.data is not None:
             errors.extend(provider_errors(failures))
@@ -183,7 +176,7 @@ class Engine:
             payload["errors"] = formatted(errors)
         seconds = time.perf_counter() - started
         self.counting.ran(prepared.name, prepared.kind.value, seconds, errors, trusted)
-        if prepared.register and self.persisted is not None and not isinstance(executor, list):
+        if prepared.register and self.persisted is not None and not _coercion_failed(result):
             await self.persisted.register(prepared.register, prepared.query)
         return Answer(payload)
 
@@ -229,6 +222,14 @@ def _not_allowed(kind: OperationType) -> tuple[list[GraphQLError], int]:
         return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 200
     message = "Mutations are sent with POST, not GET."
     return [GraphQLError(message, extensions={"code": "BAD_REQUEST"})], 405
+
+
+def _coercion_failed(result: ExecutionResult) -> bool:
+    """The run never started: its variables did not coerce (nothing to register)."""
+    return result.data is None and any(
+        (e.extensions or {}).get("code") == "BAD_USER_INPUT" and not e.path
+        for e in result.errors or ()
+    )
 
 
 def _asks_persisted(extensions: dict[str, Any] | None) -> bool:

@@ -5,7 +5,7 @@ has one, else graphql-core)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import aclosing
 from types import CoroutineType
 from typing import Any, TypeGuard, cast
@@ -13,14 +13,15 @@ from typing import Any, TypeGuard, cast
 import orjson
 import strawberry
 from graphql import ExecutionResult, FragmentDefinitionNode, GraphQLError, OperationDefinitionNode
-from graphql.execution import Executor, create_source_event_stream
+from graphql.execution import Executor, create_source_event_stream, execute_root_selection_set
 
 from bff.errors import BFFError
 from bff.graphql.engine.counting import Counting
 from bff.graphql.engine.errors import formatted, shape
 from bff.graphql.engine.feeds import Results
 from bff.graphql.engine.marks import Marked, live_mark
-from bff.graphql.engine.plans import FALLBACK, Plan, compile_subscription
+from bff.graphql.engine.plans import FALLBACK, Fragments, Plan, compile_subscription
+from bff.graphql.engine.query_plans import QueryPlan, RootResolver, compile_query
 from bff.graphql.engine.request import Prepared
 from bff.seams.strawberry import graphql_schema
 
@@ -52,13 +53,18 @@ class Execution:
     """How operations of one schema run."""
 
     def __init__(
-        self, schema: strawberry.Schema, hide_suggestions: bool, counting: Counting
+        self,
+        schema: strawberry.Schema,
+        hide_suggestions: bool,
+        counting: Counting,
+        roots: Mapping[str, RootResolver] | None = None,
     ) -> None:
         self.schema = schema
         self.graphql = graphql_schema(schema)
         self.hide_suggestions = hide_suggestions
         self.counting = counting
-        self._plans: dict[int, tuple[OperationDefinitionNode, Plan | None]] = {}
+        self.roots = roots or {}
+        self._plans: dict[int, tuple[OperationDefinitionNode, Any]] = {}
 
     def executor(self, prepared: Prepared, context: Any, root: Any = None) -> Any:
         """graphql-core's executor for the operation, or its request errors (variables
@@ -133,7 +139,39 @@ class Execution:
         self.counting.errors(shaped)
         return dumps({"data": None, "errors": formatted(shaped)})
 
+    async def run(self, prepared: Prepared, context: Any) -> ExecutionResult:
+        """A query or mutation: its compiled plan when it has one that answers, else
+        graphql-core."""
+        plan = self.query_plan(prepared)
+        if plan is not None:
+            data = await plan(context, prepared.variables)
+            if data is not FALLBACK:
+                return ExecutionResult(data, None)
+        executor = self.executor(prepared, context)
+        if isinstance(executor, list):
+            return ExecutionResult(None, executor)
+        outcome: Any = execute_root_selection_set(executor)
+        if executor.is_awaitable(outcome):
+            outcome = await outcome
+        return cast(ExecutionResult, outcome)
+
     def plan(self, prepared: Prepared) -> Plan | None:
+        """The compiled plan of a subscription's events (cached), or None."""
+        return cast(Plan | None, self._cached(prepared, self._compile_subscription))
+
+    def query_plan(self, prepared: Prepared) -> QueryPlan | None:
+        """The compiled plan of a query (cached), or None."""
+        return cast(QueryPlan | None, self._cached(prepared, self._compile_query))
+
+    def _compile_subscription(self, op: OperationDefinitionNode, fragments: Fragments) -> Any:
+        return compile_subscription(self.schema, op, fragments)
+
+    def _compile_query(self, op: OperationDefinitionNode, fragments: Fragments) -> Any:
+        return compile_query(self.schema, op, fragments, self.roots, self.hide_suggestions)
+
+    def _cached(
+        self, prepared: Prepared, compile: Callable[[OperationDefinitionNode, Fragments], Any]
+    ) -> Any:
         op = prepared.operation
         entry = self._plans.get(id(op))
         if entry is not None and entry[0] is op:
@@ -143,7 +181,7 @@ class Execution:
             for d in prepared.document.definitions
             if isinstance(d, FragmentDefinitionNode)
         }
-        plan = compile_subscription(self.schema, op, fragments)
+        plan = compile(op, fragments)
         if len(self._plans) >= PLANS_MAX:
             self._plans.clear()
         self._plans[id(op)] = (op, plan)

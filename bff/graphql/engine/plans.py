@@ -1,4 +1,4 @@
-"""Subscription events executed by a plan compiled once per document.
+"""Subscription events and reads executed by a plan compiled once per document.
 
 graphql-core walks the document for every event, and Strawberry wraps every resolver
 call in an ``Info``, an argument conversion and its field extensions: about 60% of the
@@ -6,13 +6,13 @@ CPU of a delivery. A plan walks the selection once, at compile time, into nested
 that read each field as Strawberry would (:func:`bff.seams.strawberry.field_reader`) and
 coerce leaves exactly as graphql-core does.
 
-Only the plain case compiles: object and leaf types, lists, non-null; fields without
-arguments whose resolvers are synchronous and take only ``self``; fragments on the same
-type; no directives, no abstract types. Anything else, and any surprise at run time (a
-resolver that raises or returns a coroutine, a null where the schema says non-null),
-answers :data:`FALLBACK`: the event then runs through graphql-core, which reports the
-error the standard way. ``tests/graphql/test_plans.py`` checks plans against graphql-core
-on every contract subscription.
+Only the plain case compiles: object, abstract (chosen by ``is_type_of``) and leaf types,
+lists, non-null; fields without arguments whose resolvers are synchronous and take only
+``self``; fragments; no directives (reads: :mod:`.query_plans`). Anything else, and any
+surprise at run time (a resolver that raises or returns a coroutine, a null where the
+schema says non-null), answers :data:`FALLBACK`: the event then runs through graphql-core,
+which reports the error the standard way. ``tests/graphql/test_plans.py`` checks plans
+against graphql-core on every contract operation that compiles.
 """
 
 from __future__ import annotations
@@ -26,11 +26,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLUnionType,
     InlineFragmentNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    is_abstract_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -63,7 +66,7 @@ def compile_subscription(
     if root is None:
         return None
     # The root field's arguments are the subscription's own (already used by subscribe).
-    fields = _collect(root, [operation.selection_set], fragments, arguments=True)
+    fields = collect(root, [operation.selection_set], fragments, arguments=True)
     if fields is None:
         return None
     entries: list[tuple[str, Complete]] = []
@@ -73,7 +76,7 @@ def compile_subscription(
         # A Strawberry subscription field resolves each event to the event itself.
         if field is None or not is_subscription_field(schema, root.name, name):
             return None
-        complete = _Compiler(schema, fragments).completer(field.type, nodes)
+        complete = Compiler(schema, fragments).completer(field.type, nodes)
         if complete is None:
             return None
         entries.append((key, complete))
@@ -87,17 +90,21 @@ def compile_subscription(
     return plan
 
 
-def _collect(
+def collect(
     type_: GraphQLObjectType,
     sets: Iterable[SelectionSetNode | None],
     fragments: Fragments,
     *,
     arguments: bool = False,
+    applies: Callable[[str], bool | None] | None = None,
 ) -> dict[str, list[FieldNode]] | None:
-    """Fields by response key, in order, through fragments on ``type_`` itself; None
-    when a selection is outside the plain case."""
+    """Fields by response key, in order, through fragments whose type condition applies
+    to ``type_`` (``applies(condition)``: True, False to skip the fragment, None when it
+    cannot tell; by default only ``type_`` itself applies); None when a selection is
+    outside the plain case."""
     out: dict[str, list[FieldNode]] = {}
     seen: set[str] = set()
+    fits = applies or (lambda name: name == type_.name or None)
 
     def visit(selection_set: SelectionSetNode | None) -> bool:
         for sel in selection_set.selections if selection_set else ():
@@ -109,14 +116,20 @@ def _collect(
                 out.setdefault(sel.alias.value if sel.alias else sel.name.value, []).append(sel)
             elif isinstance(sel, InlineFragmentNode):
                 cond = sel.type_condition
-                if cond is not None and cond.name.value != type_.name:
+                fit = True if cond is None else fits(cond.name.value)
+                if fit is None:
                     return False
-                if not visit(sel.selection_set):
+                if fit and not visit(sel.selection_set):
                     return False
             elif isinstance(sel, FragmentSpreadNode):
                 frag = fragments.get(sel.name.value)
-                if frag is None or frag.type_condition.name.value != type_.name:
+                if frag is None:
                     return False
+                fit = fits(frag.type_condition.name.value)
+                if fit is None:
+                    return False
+                if not fit:
+                    continue
                 if sel.name.value not in seen:
                     seen.add(sel.name.value)
                     if frag.directives or not visit(frag.selection_set):
@@ -129,7 +142,7 @@ def _collect(
     return out
 
 
-class _Compiler:
+class Compiler:
     def __init__(self, schema: strawberry.Schema, fragments: Fragments) -> None:
         self.schema = schema
         self.fragments = fragments
@@ -146,10 +159,57 @@ class _Compiler:
         if is_object_type(type_):
             assert isinstance(type_, GraphQLObjectType)
             return self._object(type_, nodes)
-        return None  # interfaces and unions
+        if is_abstract_type(type_):
+            return self._abstract(type_, nodes)
+        return None
 
-    def _object(self, type_: GraphQLObjectType, nodes: Sequence[FieldNode]) -> Complete | None:
-        fields = _collect(type_, [n.selection_set for n in nodes], self.fragments)
+    def _abstract(
+        self, type_: GraphQLInterfaceType | GraphQLUnionType, nodes: Sequence[FieldNode]
+    ) -> Complete | None:
+        """An interface or union: each possible object type's completer, chosen by
+        ``is_type_of``; None unless every possible type's selection compiles (a value
+        that had to step aside would be resolved twice)."""
+        schema = graphql_schema(self.schema)
+        choices: list[tuple[GraphQLObjectType, Complete]] = []
+        for candidate in schema.get_possible_types(type_):
+            complete = self._object(candidate, nodes, self._applies(candidate))
+            if candidate.is_type_of is None or complete is None:
+                return None
+            choices.append((candidate, complete))
+
+        def abstract(value: Any) -> Any:
+            if value is None:
+                return None
+            for candidate, complete in choices:
+                if candidate.is_type_of(value, _NO_INFO):  # type: ignore[misc]
+                    return complete(value)
+            raise _Fallback
+
+        return abstract
+
+    def _applies(self, type_: GraphQLObjectType) -> Callable[[str], bool | None]:
+        """Whether a fragment on a named type applies to values of ``type_``."""
+        schema = graphql_schema(self.schema)
+
+        def applies(name: str) -> bool | None:
+            if name == type_.name:
+                return True
+            condition = schema.get_type(name)
+            if condition is None:
+                return None
+            if is_abstract_type(condition):
+                return schema.is_sub_type(condition, type_)
+            return False
+
+        return applies
+
+    def _object(
+        self,
+        type_: GraphQLObjectType,
+        nodes: Sequence[FieldNode],
+        applies: Callable[[str], bool | None] | None = None,
+    ) -> Complete | None:
+        fields = collect(type_, [n.selection_set for n in nodes], self.fragments, applies=applies)
         if fields is None:
             return None
         entries: list[tuple[str, Callable[[Any], Any] | None, Any]] = []
@@ -219,3 +279,4 @@ def _leaf(coerce: Callable[[Any], Any]) -> Complete:
         return out
 
     return leaf
+

@@ -9,9 +9,9 @@ import strawberry
 from bff import ids
 from bff.domain.model import GeoPoint
 from bff.errors import InvalidInput
-from bff.graphql.schema.context import Info
+from bff.graphql.schema.context import Context, Info
 from bff.graphql.schema.selection import field_node, plain_names
-from bff.graphql.schema.types.charger import Charger, ChargerConnection, ChargerEdge
+from bff.graphql.schema.types.charger import Charger, ChargerConnection, ChargerEdge, Connector
 from bff.graphql.schema.types.common import GeoPointInput, Node, PageInfo, SessionFilter
 from bff.graphql.schema.types.session import ChargingSession, SessionConnection, SessionEdge
 from bff.seams.strawberry import field_nodes
@@ -100,29 +100,30 @@ def _retrieved(future: Any) -> None:
         future.exception()
 
 
+async def find_node(ctx: Context, id: str) -> Node | None:
+    """The object with global ID ``id`` the driver may see, or None (``Query.node``; also
+    what a compiled plan calls: :data:`bff.graphql.schema.ROOT_RESOLVERS`)."""
+    gid = ids.decode(id)
+    if gid.type == ids.SESSION:
+        owned = await load_session(ctx.resources, ctx.driver_id(), gid.provider, gid.key)
+        if owned is None:
+            return None
+        return ChargingSession.of(owned, ctx.loaders, ctx.resources.settings.start_timeout_seconds)
+    if gid.type == ids.CHARGER:
+        c = await ctx.loaders.charger_by_id.load((gid.provider, gid.key))
+        return Charger.of(c) if c else None
+    if gid.type == ids.CONNECTOR:
+        c = await ctx.loaders.charger_by_id.load((gid.provider, gid.parts[0]))
+        conn = c.connector(gid.parts[1]) if c else None
+        return Connector.of(c, conn) if c and conn else None
+    return None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global ID.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
-        gid = ids.decode(str(id))
-        ctx = info.context
-        if gid.type == ids.SESSION:
-            owned = await load_session(ctx.resources, ctx.driver_id(), gid.provider, gid.key)
-            if owned is None:
-                return None
-            return ChargingSession.of(
-                owned, ctx.loaders, ctx.resources.settings.start_timeout_seconds
-            )
-        if gid.type == ids.CHARGER:
-            c = await ctx.loaders.charger_by_id.load((gid.provider, gid.key))
-            return Charger.of(c) if c else None
-        if gid.type == ids.CONNECTOR:
-            c = await ctx.loaders.charger_by_id.load((gid.provider, gid.parts[0]))
-            conn = c.connector(gid.parts[1]) if c else None
-            from bff.graphql.schema.types.charger import Connector
-
-            return Connector.of(c, conn) if c and conn else None
-        return None
+        return await find_node(info.context, str(id))
 
     @strawberry.field(description="Chargers within a radius, nearest first, across providers.")
     async def chargers(

@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket
 
 from bff.graphql.engine.engine import Engine, Limits
 from bff.graphql.engine.persisted import open_persisted_queries
-from bff.graphql.schema import build_schema
+from bff.graphql.schema import ROOT_RESOLVERS, build_schema
 from bff.graphql.schema.context import Context
 from bff.graphql.transport.http import GraphQLHTTP
 from bff.graphql.transport.protocol import SocketSettings
@@ -40,6 +40,7 @@ class GraphQLEndpoint:
                 introspection=settings.introspection,
             ),
             metrics,
+            roots=ROOT_RESOLVERS,
         )
         self.sockets = OpenSockets(settings.ws_ping_interval_seconds)
         self.http = GraphQLHTTP(
@@ -62,6 +63,11 @@ class GraphQLEndpoint:
             Route(self.path, self.http.handle, methods=["GET", "POST"]),
             WebSocketRoute(self.path, self.websocket),
         ]
+
+    async def http_asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``GET``/``POST`` as a bare ASGI app (see :mod:`bff.seams.starlette`)."""
+        response = await self.http.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     def websocket_asgi(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """The websocket handler as a bare ASGI app (see :mod:`bff.seams.starlette`); its
