@@ -30,7 +30,7 @@ import pytest
 
 from bff.web.vendor import ASSETS
 from tests.figures import Figures
-from tests.support import ROOT, free_port
+from tests.support import ROOT, Server
 
 DOCKERFILE = ROOT / "Dockerfile"
 NODE_MODULES = ROOT / "clients" / "node_modules"
@@ -114,35 +114,15 @@ def served(venv: Path, tmp_path_factory: pytest.TempPathFactory, figures: Figure
            ) -> Iterator[str]:
     """That virtualenv's ``bff serve``, run from an empty folder with an embedded Redis."""
     home = tmp_path_factory.mktemp("serve")
-    port = free_port()
-    log = (home / "serve.log").open("wb")
-    env = clean_env(BFF_HOST="127.0.0.1", BFF_REDIS_DATA_DIR=str(home / "redis"))
+    env = {"BFF_REDIS_URL": "", "BFF_REDIS_DATA_DIR": str(home / "redis"), "PYTHONPATH": ""}
+    server = Server(env, command=[str(venv / "bin" / "bff"), "serve"], cwd=home)
     started = time.monotonic()
-    proc = subprocess.Popen([str(venv / "bin" / "bff"), "serve", "--port", str(port)],
-                            cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server.start()
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"bff serve did not become ready:\n"
-                            f"{(home / 'serve.log').read_text()[-3000:]}", pytrace=False)
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
         figures(f"installed bff serve ready in {time.monotonic() - started:.1f} s")
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 @pytest.mark.slow
