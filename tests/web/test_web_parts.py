@@ -71,3 +71,30 @@ def test_vendor_install_copies_once_and_reports_missing(tmp_path: Path) -> None:
     (modules / "react" / "umd" / "react.production.min.js").unlink()
     with pytest.raises(FileNotFoundError, match="npm ci"):
         install(modules, target)
+
+
+async def test_files_are_javascript_and_css_without_the_machines_mime_types(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """python:3.11-slim has no /etc/mime.types: Python alone calls .js application/javascript."""
+    import mimetypes
+
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from bff.web.routes import LocalFiles
+
+    for name in ("_db", "inited", "types_map", "common_types", "suffix_map", "encodings_map"):
+        monkeypatch.setattr(mimetypes, name, getattr(mimetypes, name))  # restored after
+    monkeypatch.setattr(mimetypes, "knownfiles", [])
+    monkeypatch.setattr(mimetypes, "_db", None)
+    mimetypes.init()
+    (tmp_path / "a.js").write_text("let a = 1;")
+    (tmp_path / "a.css").write_text("a {}")
+    app = Starlette(routes=[Mount("/files", app=LocalFiles(tmp_path))])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://t") as c:
+        assert (await c.get("/files/a.js")).headers["content-type"] == (
+            "text/javascript; charset=utf-8"
+        )
+        assert (await c.get("/files/a.css")).headers["content-type"] == "text/css; charset=utf-8"
