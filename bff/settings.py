@@ -47,7 +47,7 @@ class Settings(BaseSettings):
             "Worker processes of `bff serve` on one port (SO_REUSEPORT; `--workers` "
             "overrides); 0: one per core. Every cross-request concern lives in Redis, so "
             "workers share nothing in memory; with more than one, the embedded Redis and "
-            "the sandbox run once, beside them (README: every core)."
+            "the sandbox run once, beside them (README: Every core)."
         ),
     )
     log_levels: dict[str, str] = Field(
