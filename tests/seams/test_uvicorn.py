@@ -115,3 +115,14 @@ def test_the_frame_parser_restarts_only_between_frames() -> None:
     assert [bytes(f.data).decode() for f in texts if isinstance(f, Frame)] == [
         '{"type":"connection_init"}', '{"type":"subscribe","id":"1"}', "third", "fourth",
     ]  # fmt: skip
+
+
+def test_a_text_frame_is_what_websockets_would_write() -> None:
+    from bff.seams.uvicorn import text_frame
+
+    conn = _open_server_protocol()
+    conn.data_to_send()  # the handshake's answer
+    for size in (0, 1, 125, 126, 1000, 65535, 65536, 70000):
+        payload = ("é" * size).encode()[:size] if size else b""
+        conn.send_text(payload)
+        assert text_frame(payload) == b"".join(conn.data_to_send()), size
