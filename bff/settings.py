@@ -240,8 +240,9 @@ class Settings(BaseSettings):
     )
     connector_cooldown_seconds: float = Field(
         default=60.0,
-        description="After a start, the connector is blocked this long for everyone, all "
-        "replicas (`ConnectorCoolingDown` with `retryAfterSeconds`), seconds.",
+        description="After a start the provider accepted, the connector is blocked this long "
+        "for everyone, all replicas (`ConnectorCoolingDown` with `retryAfterSeconds`), "
+        "seconds; a start the provider refused blocks nobody.",
     )
     idempotency_ttl_seconds: int = Field(
         default=24 * 3600,

@@ -52,7 +52,9 @@ async def stop_session(resources: Resources, driver_id: str, session_id: str) ->
     owned = await _own(resources, driver_id, session_id)
     s, record = owned.session, owned.record
     if s.status in STOPPED_ALREADY:
-        return owned  # stopping a stopped session succeeds again (seed 001)
+        # Seed 001 lets a stop of a stopped session succeed again at the provider; the
+        # driver is told why nothing happened, with the session, and no call is made.
+        raise SessionNotStoppable(f"this session has already ended ({s.status.value})", owned)
     if not s.remote:
         raise SessionNotStoppable("this session was started at the charger, stop it there", owned)
     if record is not None and record.abandoned_at is not None:

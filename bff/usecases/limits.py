@@ -25,6 +25,11 @@ async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:
     raise ConnectorCoolingDown(max(1, math.ceil(left / 1000)) if left > 0 else 1)
 
 
+async def restart_cooldown(redis: Redis, key: str, seconds: float) -> None:
+    """The connector's cooldown runs ``seconds`` from now (the provider accepted)."""
+    await redis.set(key, str(time.time()), px=max(1, int(seconds * 1000)))
+
+
 async def release_cooldown(redis: Redis, key: str) -> None:
     await redis.delete(key)
 

@@ -15,15 +15,19 @@ from bff.errors import (
     ConnectorUnavailable,
     InvalidInput,
     NotFound,
-    ProviderRateLimited,
+    ProviderError,
     ProviderRejected,
-    ProviderUnavailable,
 )
 from bff.providers.base import StartRequest
 from bff.resources import Resources
 from bff.store import keys
 from bff.store.records import SessionRecord
-from bff.usecases.limits import check_driver_rate, release_cooldown, take_cooldown
+from bff.usecases.limits import (
+    check_driver_rate,
+    release_cooldown,
+    restart_cooldown,
+    take_cooldown,
+)
 from bff.usecases.sessions import OwnedSession, require_session
 
 log = logging.getLogger(__name__)
@@ -67,23 +71,28 @@ async def start_session(
         previous = await _wait_previous(resources, idem)
         return await require_session(resources, driver_id, *previous)
     cooldown = keys.connector_cooldown(gid.provider, charger_id, conn_id)
+    cooldown_s = resources.settings.connector_cooldown_seconds
     try:
-        await take_cooldown(redis, cooldown, resources.settings.connector_cooldown_seconds)
+        # Claimed while we ask (one start per connector at a time, every replica), and
+        # kept only once the provider accepted: a refused start blocks nobody.
+        await take_cooldown(redis, cooldown, cooldown_s)
         try:
             session, extra = await adapter.start_session(
                 StartRequest(driver_id, charger, conn_id, battery_target_kwh, email)
             )
-        except (ProviderUnavailable, ProviderRateLimited):
-            await release_cooldown(redis, cooldown)  # the charger never heard of it
+        except ProviderError:
+            await release_cooldown(redis, cooldown)
             raise
-        except ProviderRejected as exc:
-            if exc.reason in (
-                ProviderRejected.CHARGER_OFFLINE,
-                ProviderRejected.CONNECTOR_UNAVAILABLE,
-                ProviderRejected.UNKNOWN_CONNECTOR,
-            ):
-                raise ConnectorUnavailable(exc.message, exc.reason) from None
-            raise
+    except ProviderRejected as exc:
+        if idem:
+            await redis.delete(idem)
+        if exc.reason in (
+            ProviderRejected.CHARGER_OFFLINE,
+            ProviderRejected.CONNECTOR_UNAVAILABLE,
+            ProviderRejected.UNKNOWN_CONNECTOR,
+        ):
+            raise ConnectorUnavailable(exc.message, exc.reason) from None
+        raise
     except BaseException:
         if idem:
             await redis.delete(idem)
@@ -91,6 +100,8 @@ async def start_session(
     if session.payment and session.payment.status is PaymentStatus.REQUIRES_ACTION:
         # Nothing started at the charger yet: the app's card step comes first.
         await release_cooldown(redis, cooldown)
+    else:
+        await restart_cooldown(redis, cooldown, cooldown_s)  # from the provider's yes
     record = SessionRecord(
         provider=gid.provider,
         session_id=session.id,

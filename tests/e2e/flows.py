@@ -32,8 +32,9 @@ async def connector(
     client: GraphQLClient, point: dict[str, float], *, evse: str | None = None,
     remote: bool = True, smart: bool | None = None, skip: int = 0,
 ) -> str:
-    """A connector id of a working charger matching the wishes: AVAILABLE ones first, then
-    OCCUPIED ones (seed 001: a charger may still show OCCUPIED when it is free)."""
+    """A connector id of a working charger matching the wishes: an AVAILABLE one, else an
+    OCCUPIED one (seed 001: a charger may still show OCCUPIED when it is free; a busy
+    Plugsurfing EVSE refuses a second session, so ``skip`` spreads over free ones)."""
     free: list[str] = []
     busy: list[str] = []
     for c in await chargers(client, point):
@@ -46,7 +47,7 @@ async def connector(
                 free.append(x["id"])
             elif x["status"] == "OCCUPIED" and c["provider"] == "PLUGSURFING":
                 busy.append(x["id"])
-    found = free + busy
+    found = free or busy
     assert found, f"no connector for {point} evse={evse} remote={remote}"
     return str(found[skip % len(found)])
 
@@ -62,6 +63,20 @@ async def start(
             return result
         await asyncio.sleep(result["retryAfterSeconds"])
     return result
+
+
+async def stop(client: GraphQLClient, session_id: str, timeout: float = 20.0) -> None:
+    """Stop a session the test started, once it can be (a start still waiting at the
+    charger cannot be stopped yet); nothing when it ended or failed by itself. A session
+    left charging would keep its EVSE busy for the tests after."""
+
+    async def stoppable() -> dict[str, Any] | None:
+        node = await detail(client, session_id)
+        done = node["status"] in ("STOPPED", "COMPLETED", "FAILED", "ABANDONED", "REFUNDED")
+        return node if done or node["canStop"] else None
+
+    if (await wait_for(stoppable, timeout, 0.1, f"{session_id} to be stoppable"))["canStop"]:
+        await client.data("StopSession", id=session_id)
 
 
 async def detail(client: GraphQLClient, session_id: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import websockets
 from bff.providers.roaming.webhooks import sign_roaming_webhook
 from bff.settings import Settings
 from tests.conftest import FAST_ENV
-from tests.e2e.flows import HELSINKI, WARSAW, connector, detail, start, wait_status
+from tests.e2e.flows import HELSINKI, WARSAW, connector, detail, start, stop, wait_status
 from tests.support import GraphQLClient, Server, subscribe, wait_for
 
 RANK = {"STARTING": 0, "CHARGING": 1, "STOPPING": 1, "FAILED": 1, "STOPPED": 2,
@@ -89,7 +89,7 @@ async def test_my_sessions_sees_every_session_of_the_driver(server: Server,
 
         await wait_for(both, 30, 0, "updates of both sessions")
     for s in (a, b):
-        await client.data("StopSession", id=s["session"]["id"])
+        await stop(client, s["session"]["id"])
 
 
 async def test_cannot_watch_another_drivers_session(server: Server,
@@ -107,7 +107,7 @@ async def test_cannot_watch_another_drivers_session(server: Server,
     assert msg["type"] in ("error", "next")
     errors = msg["payload"] if msg["type"] == "error" else msg["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "NOT_FOUND"
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
 
 
 async def test_socket_without_a_valid_token_is_refused(server: Server) -> None:

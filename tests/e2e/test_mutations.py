@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,9 +20,13 @@ from tests.e2e.flows import (
     detail,
     sandbox,
     start,
+    stop,
     wait_status,
 )
 from tests.support import GraphQLClient, Server, wait_for
+
+#: The sandbox's request count key of Plugsurfing's start (``/_control/stats``).
+START_ROUTE = "POST /drive/v1/users/{user_id}/sessions/start"
 
 
 async def test_successful_session_from_start_to_receipt(client: GraphQLClient) -> None:
@@ -48,8 +53,10 @@ async def test_successful_session_from_start_to_receipt(client: GraphQLClient) -
     assert done["receipt"]["available"] and done["receipt"]["url"]
     assert done["endedAt"] and done["durationSeconds"] is not None
     assert not done["canStop"] and not done["canAbandon"]
-    again = await client.data("StopSession", id=sid)
-    assert again["stopSession"]["__typename"] == "StopSessionSuccess", "stop is idempotent"
+    again = (await client.data("StopSession", id=sid))["stopSession"]
+    assert again["__typename"] == "SessionNotStoppable", again
+    assert again["session"] == {"id": sid, "status": "COMPLETED"}
+    assert again["message"] == "this session has already ended (COMPLETED)"
 
 
 async def test_start_hangs_then_driver_abandons_and_starts_again(client: GraphQLClient) -> None:
@@ -68,15 +75,15 @@ async def test_start_hangs_then_driver_abandons_and_starts_again(client: GraphQL
     assert node["status"] == "ABANDONED" and node["providerStatus"] == "WAITING_TO_START"
     other = await start(client, await connector(client, WARSAW, skip=1))
     assert other["__typename"] == "StartSessionSuccess"
-    await client.data("StopSession", id=other["session"]["id"])
+    await stop(client, other["session"]["id"])
 
 
 async def test_stop_ignored_keeps_charging_and_can_be_abandoned(client: GraphQLClient) -> None:
     conn = await connector(client, ERRORS, evse="DE*DRV*E4JanRe")
     sid = (await start(client, conn))["session"]["id"]
     await wait_status(client, sid, "CHARGING")
-    stop = await client.data("StopSession", id=sid)
-    assert stop["stopSession"]["__typename"] == "StopSessionSuccess"
+    asked = await client.data("StopSession", id=sid)
+    assert asked["stopSession"]["__typename"] == "StopSessionSuccess"
     node = await wait_status(client, sid, "CHARGING", where=lambda n: n["canAbandon"])
     assert node["providerStatus"] == "STARTED"
     left = await client.data("AbandonSession", id=sid)
@@ -92,14 +99,14 @@ async def test_start_fails(client: GraphQLClient) -> None:
     # Nothing blocks a new start elsewhere.
     other = await start(client, await connector(client, WARSAW, skip=2))
     assert other["__typename"] == "StartSessionSuccess"
-    await client.data("StopSession", id=other["session"]["id"])
+    await stop(client, other["session"]["id"])
 
 
 async def test_stop_fails_can_be_retried_and_abandoned(client: GraphQLClient) -> None:
     conn = await connector(client, ERRORS, evse="DE*DRV*E8vsnVn")
     sid = (await start(client, conn))["session"]["id"]
     await wait_status(client, sid, "CHARGING")
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
     node = await wait_status(client, sid, "CHARGING", "STOPPING", where=lambda n: n["stopFailed"])
     assert node["providerStatus"] == "STOP_FAILED"
     assert node["canStop"] and node["canAbandon"]
@@ -122,9 +129,75 @@ async def test_connector_cooldown_for_everyone(server: Server, client: GraphQLCl
         await other.aclose()
     assert blocked["__typename"] == "ConnectorCoolingDown"
     assert 1 <= blocked["retryAfterSeconds"] <= 2
-    start_route = "POST /drive/v1/users/{userId}/sessions/start"
-    assert after.get(start_route, 0) == stats.get(start_route, 0), "provider not called"
-    await client.data("StopSession", id=first["session"]["id"])
+    assert stats[START_ROUTE] > 0, "the first start is counted"
+    assert after[START_ROUTE] == stats[START_ROUTE], "provider not called"
+    await stop(client, first["session"]["id"])
+
+
+async def charging_in_warsaw(client: GraphQLClient, skip: int) -> tuple[str, str]:
+    """(connector id, session id) of a Plugsurfing session charging there."""
+    conn = await connector(client, WARSAW, skip=skip)
+    first = await start(client, conn)
+    assert first["__typename"] == "StartSessionSuccess", first
+    sid = first["session"]["id"]
+    await wait_status(client, sid, "CHARGING")
+    return conn, sid
+
+
+async def test_second_start_on_a_busy_plugsurfing_connector(server: Server,
+                                                             client: GraphQLClient) -> None:
+    conn, sid = await charging_in_warsaw(client, skip=15)
+    other = GraphQLClient(server, server.token(f"other-{uuid.uuid4().hex[:8]}"))
+    try:
+        refused = await start(other, conn)  # waits out the first start's cooldown
+    finally:
+        await other.aclose()
+    assert refused["__typename"] == "ConnectorUnavailable", refused
+    assert refused["reason"] == "CONNECTOR_UNAVAILABLE"
+    assert refused["message"] == "Someone is charging at this charger"
+    node = await detail(client, sid)
+    assert node["status"] == "CHARGING", "the first driver charges on, alone"
+    await stop(client, sid)
+
+
+async def test_a_refused_start_blocks_nobody(server: Server, client: GraphQLClient) -> None:
+    conn, sid = await charging_in_warsaw(client, skip=16)
+    b = GraphQLClient(server, server.token(f"b-{uuid.uuid4().hex[:8]}"))
+    c = GraphQLClient(server, server.token(f"c-{uuid.uuid4().hex[:8]}"))
+    try:
+        refused = await start(b, conn)  # past the first start's cooldown
+        assert refused["__typename"] == "ConnectorUnavailable", refused
+        # At once, another driver: asked of the provider again, not ConnectorCoolingDown
+        # (a refusal used to block the connector for the cooldown, 2 s here, 60 s live).
+        before = (await sandbox(server, "plugsurfing", "/_control/stats"))[START_ROUTE]
+        again = await start(c, conn, retry=False)
+        after = (await sandbox(server, "plugsurfing", "/_control/stats"))[START_ROUTE]
+        assert again["__typename"] == "ConnectorUnavailable", again
+        assert after == before + 1
+        # The first driver leaves; the next one starts at once.
+        await stop(client, sid)
+        await wait_status(client, sid, "STOPPED", "COMPLETED")
+        mine = await start(c, conn, retry=False)
+        assert mine["__typename"] == "StartSessionSuccess", mine
+        await stop(c, mine["session"]["id"])
+    finally:
+        await b.aclose()
+        await c.aclose()
+
+
+async def test_an_app_reads_any_error_as_a_user_error(client: GraphQLClient) -> None:
+    """``... on UserError { message }``: an app written today reads tomorrow's errors."""
+    generic = """mutation Generic($id: ID!, $input: StartSessionInput!) {
+      stopSession(id: $id) { __typename ... on UserError { message } }
+      startSession(input: $input) { __typename ... on UserError { message } }
+    }"""
+    r = await client.execute(generic, {"id": "garbage", "input": {"connectorId": "garbage"}})
+    assert r.get("errors") is None, r
+    assert r["data"] == {
+        "stopSession": {"__typename": "InvalidInput", "message": "id is not a valid ID"},
+        "startSession": {"__typename": "InvalidInput",
+                         "message": "connectorId is not a valid ID"},
+    }
 
 
 async def test_idempotent_retry_returns_the_first_result(client: GraphQLClient) -> None:
@@ -133,7 +206,7 @@ async def test_idempotent_retry_returns_the_first_result(client: GraphQLClient) 
     b = await start(client, conn, idempotencyKey="tap-1")
     assert a["__typename"] == b["__typename"] == "StartSessionSuccess"
     assert a["session"]["id"] == b["session"]["id"]
-    await client.data("StopSession", id=a["session"]["id"])
+    await stop(client, a["session"]["id"])
 
 
 async def test_charger_without_remote_start(client: GraphQLClient) -> None:
@@ -152,7 +225,7 @@ async def test_two_sessions_at_once(client: GraphQLClient) -> None:
     ids = {e["node"]["id"] for e in history["viewer"]["sessions"]["edges"]}
     assert {a["session"]["id"], b["session"]["id"]} <= ids
     for s in (a, b):
-        await client.data("StopSession", id=s["session"]["id"])
+        await stop(client, s["session"]["id"])
 
 
 async def plugchoice_start(client: GraphQLClient, skip: int = 0) -> dict[str, Any]:
@@ -172,7 +245,7 @@ async def test_plugchoice_pay_then_confirm(client: GraphQLClient) -> None:
     assert confirmed["confirmPayment"]["__typename"] == "ConfirmPaymentSuccess"
     node = await wait_status(client, sid, "CHARGING", timeout=30)
     assert node["payment"]["status"] == "AUTHORIZED"
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
     done = await wait_status(client, sid, "COMPLETED", timeout=40)
     assert done["payment"]["captured"]["amountMinor"] > 0
     assert done["cost"]["vatPercent"] and not done["cost"]["estimated"]
@@ -239,7 +312,7 @@ async def test_charging_profile_set_clear_and_invalid(client: GraphQLClient) -> 
     cleared = await client.data("ClearChargingProfile", id=sid)
     assert cleared["clearChargingProfile"]["__typename"] == "ClearChargingProfileSuccess"
     assert cleared["clearChargingProfile"]["session"]["chargingProfile"] is None
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
 
 
 async def test_profile_not_supported_elsewhere(client: GraphQLClient) -> None:
@@ -249,7 +322,7 @@ async def test_profile_not_supported_elsewhere(client: GraphQLClient) -> None:
     assert r["setChargingProfile"]["__typename"] == "NotSupported"
     c = await client.data("ClearChargingProfile", id=sid)
     assert c["clearChargingProfile"]["__typename"] == "NotSupported"
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
 
 
 async def test_retry_payment_on_debt(server: Server) -> None:
@@ -257,7 +330,7 @@ async def test_retry_payment_on_debt(server: Server) -> None:
     try:
         sid = (await start(debtor, await connector(debtor, WARSAW, skip=7)))["session"]["id"]
         await wait_status(debtor, sid, "CHARGING")
-        await debtor.data("StopSession", id=sid)
+        await stop(debtor, sid)
         node = await wait_status(debtor, sid, "COMPLETED", timeout=30)
         assert node["payment"]["status"] == "DEBT"
         assert node["payment"]["outstanding"]["amountMinor"] > 0
@@ -288,7 +361,7 @@ async def test_another_drivers_session_is_not_found(client: GraphQLClient,
         await intruder.aclose()
     node = await detail(client, sid)
     assert node["status"] in ("STARTING", "CHARGING"), "unchanged by the intruder"
-    await client.data("StopSession", id=sid)
+    await stop(client, sid)
 
 
 async def test_plugsurfing_3ds_challenge_then_start_again(server: Server) -> None:
@@ -304,6 +377,6 @@ async def test_plugsurfing_3ds_challenge_then_start_again(server: Server) -> Non
         # ...and starts again: the connector was not blocked by the challenged attempt.
         again = await start(driver, conn, retry=False)
         assert again["__typename"] == "StartSessionSuccess", again
-        await driver.data("StopSession", id=again["session"]["id"])
+        await stop(driver, again["session"]["id"])
     finally:
         await driver.aclose()

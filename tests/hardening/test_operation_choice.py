@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.flows import WARSAW, connector
+from tests.e2e.flows import WARSAW, connector, stop
 from tests.figures import Figures
 from tests.hardening.support import control, error_codes, ws_message, ws_open
 from tests.support import GraphQLClient, Server
@@ -102,7 +102,7 @@ async def test_several_operations_without_a_name_run_nothing(
     result = started.json()["data"]["startSession"]
     if result["__typename"] == "StartSessionSuccess":
         assert await starts(server) == before + 1
-        await client.data("StopSession", id=result["session"]["id"])
+        await stop(client, result["session"]["id"])
     else:  # another test's session holds the connector: no provider call either way
         assert result["__typename"] == "ConnectorCoolingDown", result
     who = await post(client, {**body, "operationName": "Who"})

@@ -18,7 +18,12 @@ from pydantic import ValidationError
 
 from bff.errors import ProviderError, ProviderNotFound, ProviderRejected
 from bff.providers.http import ProviderHttp
-from bff.providers.plugsurfing.constants import ERROR_REASON, PROVIDER_NAME, error_reason
+from bff.providers.plugsurfing.constants import (
+    ERROR_MESSAGE,
+    ERROR_REASON,
+    PROVIDER_NAME,
+    error_reason,
+)
 from bff.providers.plugsurfing.schemas import (
     ErrorBody,
     LocationsResponse,
@@ -45,8 +50,6 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-
-
 def _error(response: httpx.Response) -> ProviderError:
     try:
         code = ErrorBody.model_validate_json(response.content).code
@@ -55,9 +58,8 @@ def _error(response: httpx.Response) -> ProviderError:
     if response.status_code == 404 and code not in ERROR_REASON:
         return ProviderNotFound(PROVIDER_NAME, "Plugsurfing does not know this resource")
     detail = f" ({code})" if code else ""
-    return ProviderRejected(
-        PROVIDER_NAME, f"Plugsurfing rejected the request{detail}", reason=error_reason(code)
-    )
+    message = ERROR_MESSAGE.get(code or "", f"Plugsurfing rejected the request{detail}")
+    return ProviderRejected(PROVIDER_NAME, message, reason=error_reason(code))
 
 
 class PlugsurfingClient:

@@ -111,6 +111,13 @@ ERROR_REASON: dict[str, str] = {
     "PAYMENT_AUTHENTICATION_REQUIRED": ProviderRejected.PAYMENT_REQUIRED,
     "PAYMENT_METHOD_MISSING": ProviderRejected.PAYMENT_REQUIRED,
 }
+#: What a driver reads for the refusals of a start they can act on (others: a generic one).
+ERROR_MESSAGE: dict[str, str] = {
+    "CONNECTOR_OCCUPIED": "Someone is charging at this charger",
+    "CONNECTOR_BLOCKED": "This connector was just started; try again in a minute",
+    "CONNECTOR_UNAVAILABLE": "This connector is not available",
+    "CHARGER_OFFLINE": "This charger is offline",
+}
 
 
 def map_session_status(word: str) -> tuple[SessionStatus, bool]:

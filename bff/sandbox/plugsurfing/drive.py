@@ -2,7 +2,11 @@
 
 Errors answer ``{"code", "message"}``. Only remote-capable chargers start remotely; a
 start on a connector blocks further starts there for 60 simulated seconds; every start
-attempt that reaches the charger gets a session id, even one that will fail.
+attempt that reaches the charger gets a session id, even one that will fail. An EVSE
+charges one car at a time, as the real network's do: a start while a session charges
+there is refused at once (409 ``CONNECTOR_OCCUPIED``), and the refused attempt is kept as
+a FAILED session whose id the refusal carries (seed 001: all session attempts are
+stored); the refusal is the answer, so no event follows it.
 """
 
 from __future__ import annotations
@@ -143,6 +147,17 @@ def drive_routes(sim: DriveSimulation, auth: DriveAuth, receipts: Receipts) -> l
                 409, "CONNECTOR_BLOCKED", "a session was just started on this connector",
                 {"Retry-After": wait},
             )  # fmt: skip
+        if store.charging_at(evse):
+            refused = store.create(user_id, loc, evse, conn, now)
+            store.enter(refused, "FAILED", now)  # no event: the answer below says it
+            return JSONResponse(
+                {
+                    "sessionId": refused.id,
+                    "code": "CONNECTOR_OCCUPIED",
+                    "message": "another session is charging at this EVSE",
+                },
+                status_code=409,
+            )
         s = store.create(user_id, loc, evse, conn, now)
         if user_id.startswith("3ds") and user_id not in store.verified_3ds:
             s.client_secret = f"pi_{s.id}_secret_{secrets.token_urlsafe(12)}"

@@ -144,6 +144,14 @@ class SessionStore:
             if s.status in LIVE and s.client_secret is None  # 3DS attempts never reach it
         }
 
+    def charging_at(self, evse: FxEvse) -> bool:
+        """A session charges a car at ``evse`` (one car at a time, whichever connector);
+        one still waiting to start does not hold it (seed 001: allow another start)."""
+        return any(
+            s.evse.evse_id == evse.evse_id and s.status in CHARGING
+            for s in self.sessions.values()
+        )
+
     def _next(self, s: SimSession) -> tuple[float, str] | None:
         """(simulated seconds after ``status_at``, next status) of the automatic step."""
         b = s.evse.behaviour

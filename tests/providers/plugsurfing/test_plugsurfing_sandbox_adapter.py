@@ -253,14 +253,49 @@ async def test_stop_fails_and_fails_again(adapter: PlugsurfingAdapter) -> None:
 async def test_connector_blocked_for_60_sim_seconds(
     adapter: PlugsurfingAdapter, sandbox: PlugsurfingSandbox
 ) -> None:
-    first = await start(adapter, "PL*PLS*E2001A")
+    first = await start(adapter, "PL*PLS*E1001A")
     t0 = sandbox.clock.now()
     with pytest.raises(ProviderRejected) as exc:
-        await start(adapter, "PL*PLS*E2001A", driver="driver-2")
+        await start(adapter, "PL*PLS*E1001A", driver="driver-2")
     assert exc.value.reason == ProviderRejected.CONNECTOR_UNAVAILABLE
+    assert "just started" in exc.value.message
     await until(lambda: sandbox.clock.sim_seconds_since(t0) > 61)
-    second = await start(adapter, "PL*PLS*E2001A", driver="driver-2")
-    assert second.id != first.id  # two sessions may run at once
+    # The block is over, but the first session charges at this EVSE: one car at a time,
+    # on either of its connectors.
+    await watch(adapter, ref(first), "STARTED")
+    with pytest.raises(ProviderRejected) as exc:
+        await start(adapter, "PL*PLS*E1001A", driver="driver-2", index=1)
+    assert "charging" in exc.value.message
+    await adapter.stop_session(ref(first))
+    await watch(adapter, ref(first), "STOPPED")
+    second = await start(adapter, "PL*PLS*E1001A", driver="driver-2")
+    assert second.id != first.id
+
+
+async def test_a_second_session_on_a_charging_evse_is_refused(
+    adapter: PlugsurfingAdapter, sandbox: PlugsurfingSandbox
+) -> None:
+    first = await start(adapter, "PL*PLS*E2001A")
+    t0 = sandbox.clock.now()
+    await watch(adapter, ref(first), "STARTED")
+    await until(lambda: sandbox.clock.sim_seconds_since(t0) > 61)  # past the 60 s block
+    c = await charger(adapter, "PL*PLS*E2001A")
+    raw = await adapter.client.http.request(  # the wire answer, with the adapter's auth
+        "POST",
+        "/drive/v1/users/driver-2/sessions/start",
+        idempotent=False,
+        ok_statuses=(409,),
+        json={"connectorId": c.connectors[0].id},
+    )
+    # Refused at once, and the attempt is stored (seed 001: every attempt has an id).
+    assert raw.status_code == 409 and raw.json()["code"] == "CONNECTOR_OCCUPIED"
+    attempt = await adapter.get_session(SessionRef("driver-2", raw.json()["sessionId"]))
+    assert attempt is not None and attempt.status is SessionStatus.FAILED
+    with pytest.raises(ProviderRejected) as exc:
+        await start(adapter, "PL*PLS*E2001A", driver="driver-3")
+    assert exc.value.reason == ProviderRejected.CONNECTOR_UNAVAILABLE
+    assert exc.value.message == "Someone is charging at this charger"
+    assert (await adapter.get_session(ref(first))).provider_status == "STARTED"  # type: ignore[union-attr]
 
 
 async def test_start_rejections(adapter: PlugsurfingAdapter) -> None:

@@ -1,4 +1,5 @@
-"""The typed errors that mutation unions share, and how the use cases' errors map to them."""
+"""The typed errors that mutation unions share (each a :class:`UserError`), and how the use
+cases' errors map to them."""
 
 from __future__ import annotations
 
@@ -9,65 +10,69 @@ from bff.graphql.schema.types.common import Provider
 from bff.graphql.schema.types.session import ChargingSession
 
 
-@strawberry.type
-class NotFound:
-    message: str
+@strawberry.interface(
+    description=(
+        "Why a driver's action did not happen. Every error member of a mutation's result "
+        "implements it: `... on UserError { message }` handles error types added later."
+    )
+)
+class UserError:
+    message: str = strawberry.field(description="Safe to show the driver as it is.")
 
 
 @strawberry.type
-class InvalidInput:
-    message: str
+class NotFound(UserError):
+    pass
+
+
+@strawberry.type
+class InvalidInput(UserError):
     field: str | None
 
 
 @strawberry.type
-class RateLimited:
-    message: str
+class RateLimited(UserError):
     retry_after_seconds: int
 
 
 @strawberry.type
-class ProviderUnavailable:
-    message: str
+class ProviderUnavailable(UserError):
     provider: Provider  # type: ignore[valid-type]
 
 
 @strawberry.type
-class NotSupported:
-    message: str
+class NotSupported(UserError):
+    pass
 
 
 @strawberry.type
-class ConnectorCoolingDown:
-    message: str
+class ConnectorCoolingDown(UserError):
     retry_after_seconds: int
 
 
 @strawberry.type
-class ChargerNotRemoteCapable:
-    message: str
+class ChargerNotRemoteCapable(UserError):
+    pass
 
 
 @strawberry.type
-class ConnectorUnavailable:
-    message: str
+class ConnectorUnavailable(UserError):
     reason: str
 
 
 @strawberry.type
-class SessionNotStoppable:
-    message: str
+class SessionNotStoppable(UserError):
     session: ChargingSession
 
 
 @strawberry.type
-class SessionNotAbandonable:
-    message: str
+class SessionNotAbandonable(UserError):
+    pass
 
 
 @strawberry.type
-class PaymentNotRetryable:
-    message: str
+class PaymentNotRetryable(UserError):
+    pass
 
 
 Typed = (
