@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { ApolloClient, HttpLink, InMemoryCache, split } from "@apollo/client/core/index.js";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions/index.js";
 import { getMainDefinition } from "@apollo/client/utilities/index.js";
-import { Kind, parse, visit } from "graphql";
+import { Kind, buildSchema, isAbstractType, parse, visit } from "graphql";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -44,8 +44,20 @@ export function loadOperations(path) {
   return operations;
 }
 
+/** Apollo's ``possibleTypes`` from the SDL (schema.graphql): which types each union and
+ * interface stands for, so the cache matches ``... on UserError`` (and unions' members)
+ * as the server does. */
+export function possibleTypesOf(sdlPath) {
+  const schema = buildSchema(readFileSync(sdlPath, "utf8"));
+  return Object.fromEntries(
+    Object.values(schema.getTypeMap())
+      .filter((t) => isAbstractType(t) && !t.name.startsWith("__"))
+      .map((t) => [t.name, schema.getPossibleTypes(t).map((p) => p.name)]),
+  );
+}
+
 /** An Apollo client for one driver; ``close()`` ends its websocket. */
-export function connect({ url, token }) {
+export function connect({ url, token, possibleTypes = {} }) {
   const authorization = `Bearer ${token}`;
   const ws = createClient({
     url: url.replace(/^http/, "ws") + "/graphql",
@@ -67,6 +79,7 @@ export function connect({ url, token }) {
     link,
     // A session's parts have no id of their own: a newer payload updates them in place.
     cache: new InMemoryCache({
+      possibleTypes,
       typePolicies: Object.fromEntries(
         ["Payment", "Receipt", "Cost", "Energy", "ChargingProfile", "Tariff", "GeoPoint"]
           .map((type) => [type, { merge: true }]),

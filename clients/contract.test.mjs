@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { connect, loadOperations } from "./bff-client.mjs";
+import { connect, loadOperations, possibleTypesOf } from "./bff-client.mjs";
 
 const { BFF_URL, BFF_TOKEN, BFF_CONTRACT } = process.env;
 if (!BFF_URL || !BFF_TOKEN || !BFF_CONTRACT) {
@@ -25,7 +25,11 @@ const RANK = { STARTING: 0, CHARGING: 1, STOPPING: 1, FAILED: 1, STOPPED: 2, COM
 
 const operations = loadOperations(BFF_CONTRACT);
 const ran = new Set();
-const { apollo, close } = connect({ url: BFF_URL, token: BFF_TOKEN });
+const possibleTypes = possibleTypesOf(new URL("../schema.graphql", import.meta.url));
+const { apollo, close } = connect({ url: BFF_URL, token: BFF_TOKEN, possibleTypes });
+/** Every outcome each mutation gave, by __typename. */
+const outcomes = new Map();
+const NOT_ERRORS = new Set(["PaymentRequired"]);
 
 function doc(name) {
   assert.ok(operations.has(name), `${name} is not in the contract`);
@@ -34,8 +38,19 @@ function doc(name) {
 }
 
 const query = async (name, variables) => (await apollo.query({ query: doc(name), variables })).data;
-const mutate = async (name, variables) =>
-  (await apollo.mutate({ mutation: doc(name), variables })).data;
+/** A contract mutation; its outcome is recorded, and an error one reads as a UserError. */
+async function mutate(name, variables) {
+  const data = (await apollo.mutate({ mutation: doc(name), variables })).data;
+  const [outcome] = Object.values(data);
+  const type = outcome.__typename;
+  if (!outcomes.has(name)) outcomes.set(name, new Set());
+  outcomes.get(name).add(type);
+  if (!type.endsWith("Success") && !NOT_ERRORS.has(type)) {
+    assert.ok(possibleTypes.UserError.includes(type), `${type} is not a UserError`);
+    assert.ok(typeof outcome.message === "string" && outcome.message, JSON.stringify(outcome));
+  }
+  return data;
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function until(probe, seconds, what) {
@@ -93,7 +108,7 @@ async function start(ids, extra, wanted) {
   while (Date.now() < end) {
     for (const connectorId of ids) {
       last = (await mutate("StartSession", { input: { connectorId, ...extra } })).startSession;
-      if (last.__typename === wanted) return last;
+      if (last.__typename === wanted) return { ...last, connectorId };
       // Busy for now (a connector cooling down, an EVSE whose last session is still
       // ending): try the next one, then all again. Anything else is a failure.
       assert.ok(["ConnectorCoolingDown", "ConnectorUnavailable", "ProviderUnavailable"]
@@ -139,11 +154,24 @@ async function plugsurfingLifecycle() {
   const started = await start(ids, {}, "StartSessionSuccess");
   const sid = started.session.id;
   assert.equal(started.session.provider, "PLUGSURFING");
+  const startAgain = async () => (await mutate("StartSession",
+                                          { input: { connectorId: started.connectorId } })).startSession;
+  const cooling = await startAgain();
+  assert.equal(cooling.__typename, "ConnectorCoolingDown", JSON.stringify(cooling));
+  assert.ok(cooling.retryAfterSeconds >= 1);
 
   const session = live("LiveSession", { id: sid });
   await session.waitFor((ev) => ev.some((e) => e.sessionUpdated.status === "CHARGING"
                                          && e.sessionUpdated.energy?.wattHours > 0),
                         20, "CHARGING with energy");
+  // Past the cooldown the provider answers: one car at a time on this charger.
+  await sleep(1000 * cooling.retryAfterSeconds);
+  const occupied = await until(async () => {
+    const r = await startAgain();
+    return r.__typename !== "ConnectorCoolingDown" && r;
+  }, 10, "the cooldown to pass");
+  assert.equal(occupied.__typename, "ConnectorUnavailable", JSON.stringify(occupied));
+  assert.ok(occupied.reason);
   const detail = (await query("SessionDetail", { id: sid })).node;
   assert.equal(detail.id, sid);
   assert.equal(detail.charger.provider, "PLUGSURFING");
@@ -174,6 +202,14 @@ async function plugsurfingLifecycle() {
   assert.equal(again.__typename, "PaymentNotRetryable");
   const leave = (await mutate("AbandonSession", { id: sid })).abandonSession;
   assert.equal(leave.__typename, "SessionNotAbandonable", "a completed session stays");
+  const ended = (await mutate("StopSession", { id: sid })).stopSession;
+  assert.equal(ended.__typename, "SessionNotStoppable", JSON.stringify(ended));
+  assert.deepEqual(ended.session, { __typename: "ChargingSession", id: sid, status: "COMPLETED" });
+  const steer = (await mutate("SetChargingProfile",
+                              { input: { sessionId: sid, maxChargeRateKw: 7.4 } })).setChargingProfile;
+  assert.equal(steer.__typename, "NotSupported", JSON.stringify(steer));
+  const unsteer = (await mutate("ClearChargingProfile", { id: sid })).clearChargingProfile;
+  assert.equal(unsteer.__typename, "NotSupported", JSON.stringify(unsteer));
 
   await mine.waitFor((ev) => ev.some((e) => e.viewerSessionsUpdated.id === sid
                                       && e.viewerSessionsUpdated.status === "COMPLETED"),
@@ -209,6 +245,15 @@ async function plugchoicePaysFirst() {
   const confirmed = (await mutate("ConfirmPayment", { id: sid })).confirmPayment;
   assert.equal(confirmed.__typename, "ConfirmPaymentSuccess", JSON.stringify(confirmed));
   assert.equal(confirmed.session.id, sid);
+  // Plugchoice takes 10 confirmations a minute: a tapping driver is told to wait.
+  let limited;
+  for (let i = 0; i < 40 && !limited; i++) {
+    const r = (await mutate("ConfirmPayment", { id: sid })).confirmPayment;
+    if (r.__typename === "RateLimited") limited = r;
+    else assert.equal(r.__typename, "ConfirmPaymentSuccess", JSON.stringify(r));
+  }
+  assert.ok(limited, "RateLimited within 40 confirmations");
+  assert.ok(limited.retryAfterSeconds >= 1);
 
   // The live screen opens on the current state at once.
   const session = live("LiveSession", { id: sid });
@@ -245,6 +290,51 @@ async function roamingSmartCharging() {
   assert.equal(await leave(sid), "StopSession", "the platform's webhooks tell it charges");
 }
 
+/** What the app gets for ids it should never send: a garbage one, and one of nothing. */
+async function idsThatNameNothing() {
+  const unknown = Buffer.from(JSON.stringify(["ChargingSession", "PLUGSURFING", "NoSuchSess1"]))
+    .toString("base64url");
+  const byId = [["StopSession", "stopSession"], ["AbandonSession", "abandonSession"],
+                ["ConfirmPayment", "confirmPayment"], ["RetryPayment", "retryPayment"],
+                ["ClearChargingProfile", "clearChargingProfile"]];
+  for (const [name, field] of byId) {
+    const garbage = (await mutate(name, { id: "garbage" }))[field];
+    assert.equal(garbage.__typename, "InvalidInput", `${name}: ${JSON.stringify(garbage)}`);
+    assert.equal(garbage.field, "id");
+    const none = (await mutate(name, { id: unknown }))[field];
+    assert.equal(none.__typename, "NotFound", `${name}: ${JSON.stringify(none)}`);
+  }
+  for (const [sessionId, type] of [["garbage", "InvalidInput"], [unknown, "NotFound"]]) {
+    const r = (await mutate("SetChargingProfile",
+                            { input: { sessionId, maxChargeRateKw: 7.4 } })).setChargingProfile;
+    assert.equal(r.__typename, type, JSON.stringify(r));
+  }
+  const garbage = (await mutate("StartSession", { input: { connectorId: "garbage" } })).startSession;
+  assert.equal(garbage.__typename, "InvalidInput", JSON.stringify(garbage));
+  assert.equal(garbage.field, "connectorId");
+  const nowhere = Buffer.from(JSON.stringify(["Connector", "PLUGSURFING", "PL*PLS*E0000X", "1"]))
+    .toString("base64url");
+  const none = (await mutate("StartSession", { input: { connectorId: nowhere } })).startSession;
+  assert.equal(none.__typename, "NotFound", JSON.stringify(none));
+  const local = (await chargers(WARSAW)).find((c) => c.provider === "PLUGSURFING" && !c.remoteStartStop);
+  const refused = (await mutate("StartSession",
+                                { input: { connectorId: local.connectors[0].id } })).startSession;
+  assert.equal(refused.__typename, "ChargerNotRemoteCapable", JSON.stringify(refused));
+}
+
+/** The union members this run provokes, per mutation (the rest need a provider down). */
+const PROVOKED = {
+  StartSession: ["StartSessionSuccess", "PaymentRequired", "ConnectorCoolingDown",
+                 "ConnectorUnavailable", "ChargerNotRemoteCapable", "NotFound", "InvalidInput"],
+  StopSession: ["StopSessionSuccess", "SessionNotStoppable", "NotFound", "InvalidInput"],
+  AbandonSession: ["AbandonSessionSuccess", "SessionNotAbandonable", "NotFound", "InvalidInput"],
+  ConfirmPayment: ["ConfirmPaymentSuccess", "RateLimited", "NotFound", "InvalidInput"],
+  RetryPayment: ["RetryPaymentSuccess", "PaymentNotRetryable", "NotFound", "InvalidInput"],
+  SetChargingProfile: ["SetChargingProfileSuccess", "NotSupported", "InvalidInput", "NotFound"],
+  ClearChargingProfile: ["ClearChargingProfileSuccess", "NotSupported", "NotFound",
+                         "InvalidInput"],
+};
+
 test("the app's contract, over Apollo Client and graphql-ws", { concurrency: true, timeout: 60_000 },
      async (t) => {
   try {
@@ -253,9 +343,14 @@ test("the app's contract, over Apollo Client and graphql-ws", { concurrency: tru
       t.test("a start that hangs is abandoned after the start timeout", abandonAStartThatHangs),
       t.test("Plugchoice: pre-authorisation, then confirm", plugchoicePaysFirst),
       t.test("roaming: a smart-charging profile set and cleared", roamingSmartCharging),
+      t.test("garbage and unknown ids, a charger without remote start", idsThatNameNothing),
     ]);
   } finally {
     await close();
   }
   assert.deepEqual([...ran].sort(), [...operations.keys()].sort(), "every contract operation ran");
+  for (const [name, types] of Object.entries(PROVOKED)) {
+    const seen = outcomes.get(name) ?? new Set();
+    assert.deepEqual(types.filter((t) => !seen.has(t)), [], `${name}: outcomes never seen`);
+  }
 });
