@@ -210,3 +210,24 @@ def test_profile_from_wire() -> None:
         departure_time=datetime(2026, 3, 30, 18, tzinfo=UTC),
         periods=(ChargingPeriod(0, 11_000),),
     )
+
+
+def test_completed_session_ends_when_seen_completed_and_lasts_seconds() -> None:
+    # 37 s of charging: whole minutes say 0; the timestamps say 37.
+    seen = datetime(2026, 3, 30, 8, 0, 37, tzinfo=UTC)
+    s = mappers.session_from_status(status(status="completed", duration_minutes=0), seen)
+    assert s.ended_at == seen
+    assert s.duration_seconds == 37
+
+
+def test_completed_session_read_long_after_ends_within_its_minutes() -> None:
+    # Read a day later (no snapshot): the end is bounded by start + whole minutes + 1.
+    later = datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
+    s = mappers.session_from_status(status(status="completed", duration_minutes=18), later)
+    assert s.ended_at == datetime(2026, 3, 30, 8, 19, tzinfo=UTC)
+    assert s.duration_seconds == 19 * 60
+
+
+def test_live_session_has_no_end() -> None:
+    for word in ("pending", "active", "stopping", "failed"):
+        assert mappers.session_from_status(status(status=word), ASKED).ended_at is None
