@@ -141,10 +141,23 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """A session's receipt: its data, whatever the provider, and ``url``, the provider's
+    own document where it has one (Plugsurfing's signed PDF). Where it has none, the BFF
+    serves a document of its own from this data (:mod:`bff.usecases.receipts`)."""
+
     available: bool
     url: str | None = None
     expires_at: datetime | None = None
     cost: Cost | None = None
+    network: str | None = None  # the charging network, where the provider names one
+    charger_name: str | None = None
+    evse_id: str | None = None
+    energy: Energy | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    payment_status: PaymentStatus | None = None
+    emailed_to: str | None = None  # where the provider e-mailed a copy
 
 
 @dataclass(frozen=True, slots=True)

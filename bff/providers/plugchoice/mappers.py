@@ -17,6 +17,7 @@ from bff.domain.model import (
     GeoPoint,
     Payment,
     Provider,
+    Receipt,
     Tariff,
 )
 from bff.domain.money import MAX_INT, Money
@@ -203,4 +204,26 @@ def to_charger(c: PublicCharger) -> Charger:
         tariff=tariff,
         city=c.address.city if c.address else None,
         street=c.address.street if c.address else None,
+    )
+
+
+def to_receipt(data: SessionData) -> Receipt:
+    """Plugchoice e-mails the receipt (to ``driver_email``) and offers no document: its
+    data, from which the BFF renders its own, once the payment is captured."""
+    if data.amount_captured is None:
+        return Receipt(available=False)
+    ended = data.completed_at
+    started = data.charging_started_at
+    return Receipt(
+        available=True,
+        cost=to_cost(data),
+        charger_name=data.charger.name if data.charger else None,
+        energy=Energy.from_kwh(data.energy_kwh) if data.energy_kwh is not None else None,
+        started_at=started,
+        ended_at=ended,
+        duration_seconds=(
+            max(0, int((ended - started).total_seconds())) if started and ended else None
+        ),
+        payment_status=map_payment_status(data.status),
+        emailed_to=data.driver_email or None,
     )

@@ -28,6 +28,7 @@ from bff.providers.roaming.constants import (
     COMPLETED,
     connector_standard,
     map_evse_status,
+    map_receipt_payment_status,
     map_session_status,
 )
 from bff.providers.roaming.schemas import (
@@ -156,7 +157,17 @@ def charger_from_evse(evse: EvseWire) -> Charger:
 
 
 def receipt_from_wire(r: ReceiptResponse) -> Receipt:
-    return Receipt(available=True, cost=Cost(total=Money.from_major(r.cost, r.currency)))
+    """The platform's receipt data (it has no document: the BFF renders one). Its whole
+    ``duration_minutes`` stand only until the session's timestamps say better."""
+    return Receipt(
+        available=True,
+        cost=Cost(total=Money.from_major(r.cost, r.currency)),
+        network=r.network,
+        evse_id=r.evse_id,
+        energy=Energy.from_kwh(r.energy_kwh),
+        duration_seconds=r.duration_minutes * 60 if r.duration_minutes is not None else None,
+        payment_status=map_receipt_payment_status(r.payment_status),
+    )
 
 
 def profile_to_wire(profile: ChargingProfile) -> ChargingProfileRequest:

@@ -12,6 +12,7 @@ from bff.domain.model import (
     ChargerStatus,
     ChargingPeriod,
     ChargingProfile,
+    PaymentStatus,
     Provider,
     SessionStatus,
 )
@@ -177,6 +178,23 @@ def test_receipt() -> None:
     assert receipt.cost is not None
     assert receipt.cost.total == Money(720, "EUR")
     assert receipt.cost.estimated is False
+    assert (receipt.network, receipt.evse_id) == ("Virta", "FI-VRT-E12345")
+    assert receipt.energy is not None and receipt.energy.watt_hours == 20_000
+    assert receipt.duration_seconds == 30 * 60
+    assert receipt.payment_status is PaymentStatus.PAID
+    assert receipt.url is None  # no document: the BFF serves its own
+
+
+def test_receipt_payment_words() -> None:
+    def word(w: str | None) -> PaymentStatus | None:
+        body = {"session_id": "s", "energy_kwh": 1, "cost": 1, "currency": "EUR"}
+        r = ReceiptResponse.model_validate_json(json.dumps({**body, "payment_status": w}))
+        return mappers.receipt_from_wire(r).payment_status
+
+    assert word("paid") is PaymentStatus.PAID
+    assert word("Refunded") is PaymentStatus.REFUNDED
+    assert word("settled-later") is PaymentStatus.PROCESSING  # unknown: not known settled
+    assert word(None) is None
 
 
 def test_profile_to_wire_keeps_kw_and_watts() -> None:

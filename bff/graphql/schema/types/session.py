@@ -216,7 +216,8 @@ class ChargingSession(Node):
             available=s.receipt_available,
             _key=(s.provider, s.id, self._owned.driver_id),
             _loaders=self._loaders,
-            _fallback_cost=s.cost,
+            _session=s,
+            _now=datetime.now(UTC),
         )
 
     @strawberry.field
