@@ -25,6 +25,8 @@ from bff.providers.plugchoice.constants import (
     CAPTURED_WORDS,
     EXPIRED_REASON,
     FINAL_UNCAPTURED_WORDS,
+    HOME_CURRENCY,
+    HOME_VAT_PERCENT,
     NO_CHARGE_REASON,
     map_connector_standard,
     map_connector_status,
@@ -68,11 +70,7 @@ def to_cost(data: SessionData) -> Cost | None:
         if data.tax_amount is None:
             return Cost(total=captured, estimated=False)
         excl = captured.amount_minor - data.tax_amount
-        vat_percent = (
-            (Decimal(data.tax_amount) * 100 / Decimal(excl)).quantize(_CENT, ROUND_HALF_UP)
-            if excl > 0
-            else None
-        )
+        vat_percent = vat_rate(captured.amount_minor, data.tax_amount, captured.currency)
         return Cost(
             total=captured,
             excl_vat=money(excl, captured.currency),
@@ -84,6 +82,29 @@ def to_cost(data: SessionData) -> Cost | None:
         return None
     # capture_failed / written_off: priced and over, so the amount no longer moves.
     return Cost(total=running, estimated=data.status not in FINAL_UNCAPTURED_WORDS)
+
+
+def vat_rate(total: int, tax: int, currency: str) -> Decimal | None:
+    """The VAT rate behind a VAT-inclusive ``total`` and its ``tax`` (both minor units).
+
+    Plugchoice states the amount, not the rate, and the ratio of two rounded amounts is
+    not a rate (EUR 0.61 with 0.11 VAT reads 22%, where the Dutch rate is 21). So: the
+    home rate (:data:`HOME_VAT_PERCENT`, in euros) when it explains the amounts to a
+    minor unit, else the whole percent nearest the ratio when that does, else the ratio.
+    """
+    excl = total - tax
+    if excl <= 0 or tax < 0:
+        return None
+    if currency == HOME_CURRENCY and _explains(HOME_VAT_PERCENT, total, tax):
+        return HOME_VAT_PERCENT
+    ratio = Decimal(tax) * 100 / Decimal(excl)
+    whole = ratio.to_integral_value(ROUND_HALF_UP)
+    return whole if _explains(whole, total, tax) else ratio.quantize(_CENT, ROUND_HALF_UP)
+
+
+def _explains(rate: Decimal, total: int, tax: int) -> bool:
+    # Within one minor unit: Plugchoice may round the tax half up, down or up.
+    return abs(Decimal(total) * rate / (100 + rate) - tax) <= 1
 
 
 def to_payment(data: SessionData, context: PaymentContext | None = None) -> Payment:
