@@ -179,7 +179,7 @@ def connector_power_kw(c: ChargerConnector) -> float:
 def to_connector(c: ChargerConnector, online: bool) -> Connector:
     return Connector(
         id=str(c.connector_id),
-        label=f"Connector {c.connector_id}",
+        label=str(c.connector_id),
         standard=map_connector_standard(c.standard),
         power_kw=connector_power_kw(c),
         status=map_connector_status(c.status, online),
@@ -215,7 +215,7 @@ def to_charger(c: PublicCharger) -> Charger:
     return Charger(
         provider=Provider.PLUGCHOICE,
         id=c.public_code,
-        evse_id=None,  # a public code is not an eMI3 EVSE id
+        evse_id=c.evse_id or None,  # a public code is not one; some chargers have one
         name=c.name or c.public_code,
         location=GeoPoint(c.latitude, c.longitude),
         status=charger_status(c.online, connectors),

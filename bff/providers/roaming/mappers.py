@@ -142,7 +142,7 @@ def charger_from_evse(evse: EvseWire) -> Charger:
         connectors=tuple(
             Connector(
                 id=connector_id(evse.evse_id, c.id),
-                label=f"{connector_standard(c.standard)} {c.id}",
+                label=c.id,  # OCPI's connector id: its number at the EVSE
                 standard=connector_standard(c.standard),
                 power_kw=connector_power_kw(c),
                 status=status,  # OCPI connectors have no status of their own

@@ -385,3 +385,14 @@ def test_a_start_in_year_1_gives_no_duration_and_a_huge_tax_no_excl_vat() -> Non
     s = to_session(data, token=TOKEN, observed_at=NOW)
     assert s.duration_seconds is None and s.started_at is not None
     assert s.cost is not None and s.cost.excl_vat is None
+
+
+def test_charger_evse_id_labels_and_missing_fees() -> None:
+    c = to_charger(public_charger())
+    assert [x.label for x in c.connectors] == ["1", "2"]  # as every provider labels them
+    assert c.evse_id is None  # not registered: no id made up from the public code
+    free = to_charger(public_charger(
+        evse_id="NL*PLC*EUTR02", pricing={"currency": "EUR", "price_per_kwh": 39, "start_fee": 0}
+    ))  # fmt: skip
+    assert free.evse_id == "NL*PLC*EUTR02"
+    assert free.tariff is not None and free.tariff.start_fee is None  # no fee: null, never 0
