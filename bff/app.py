@@ -31,6 +31,7 @@ from bff.seams.starlette import with_graphql_shortcut
 from bff.server.requestid import RequestIdMiddleware
 from bff.settings import Settings
 from bff.web import web_routes
+from bff.web.receipts import receipt_routes
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         *webhook_routes(lambda request: request.app.state.resources.hub),
+        *receipt_routes(),
         *web_routes(settings),
         *([metrics_route(metrics)] if settings.metrics_enabled else []),
     ]

@@ -60,7 +60,8 @@ def _path_rules(templates: Iterable[str]) -> list[tuple[re.Pattern[str], str]]:
     return [(re.compile(rf"(?i)({either})[^/?#&\s\"'<>]+"), rf"\1{_MASK}")]
 
 
-_SECRETS += _path_rules(SECRET_PATHS)
+#: The BFF's own receipt links carry their credential in the path (bff/usecases/receipts.py).
+_SECRETS += _path_rules([*SECRET_PATHS, "/receipts/{secret}"])
 _SECRET_NAME = re.compile(r"(?i)secret|token|password|authorization|api_?key|credential")
 
 

@@ -250,6 +250,21 @@ class Settings(BaseSettings):
         "in Redis): a retry within it gets the first start's session. Seconds.",
     )
 
+    # Receipts the BFF serves itself (bff/usecases/receipts.py), where a provider has none.
+    receipt_secret: SecretStr = Field(
+        default=SecretStr("dev-receipt-secret-change-me-0123456789"),
+        description="HMAC-SHA256 key of the receipt links the BFF serves itself "
+        "(`<BFF_PUBLIC_URL>/receipts/<token>`, for providers without a receipt document): "
+        "a token binds the session, its driver and an expiry. Changing it voids every "
+        "link handed out. The default is for development.",
+    )
+    receipt_url_ttl_seconds: int = Field(
+        default=900,
+        ge=1,
+        description="How long a receipt link the BFF hands out opens (seconds); after it "
+        "answers 410 and the app asks for the session's `receipt { url }` again.",
+    )
+
     # Live updates
     poll_interval_seconds: float = Field(
         default=5.0,

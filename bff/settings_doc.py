@@ -42,6 +42,7 @@ SECTIONS: dict[str, str] = {
     "roaming_url": "Roaming platform",
     "upstream_retries": "Calls to providers",
     "start_timeout_seconds": "Session rules",
+    "receipt_secret": "Receipts",
     "poll_interval_seconds": "Live updates, websockets and webhooks",
     "max_body_bytes": "Limits and exposure",
     "persisted_queries": "Persisted queries",

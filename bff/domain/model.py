@@ -77,7 +77,7 @@ class Energy:
 @dataclass(frozen=True, slots=True)
 class Connector:
     id: str  # the provider's connector id, unique within the provider
-    label: str
+    label: str  # its number at the charger as drivers see it ("1", "2"), for every provider
     standard: str  # e.g. CCS, TYPE2, CHADEMO
     power_kw: float
     status: ChargerStatus = ChargerStatus.UNKNOWN
@@ -85,9 +85,18 @@ class Connector:
 
 @dataclass(frozen=True, slots=True)
 class Tariff:
+    """A charger's prices. A fee the charger does not charge (``start_fee``,
+    ``per_minute``) is None, never a zero amount, whatever the provider sends."""
+
     price_per_kwh: Money | None = None
     start_fee: Money | None = None
     per_minute: Money | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("start_fee", "per_minute"):
+            fee = getattr(self, name)
+            if fee is not None and fee.amount_minor == 0:
+                object.__setattr__(self, name, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,10 +150,23 @@ class Payment:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """A session's receipt: its data, whatever the provider, and ``url``, the provider's
+    own document where it has one (Plugsurfing's signed PDF). Where it has none, the BFF
+    serves a document of its own from this data (:mod:`bff.usecases.receipts`)."""
+
     available: bool
     url: str | None = None
     expires_at: datetime | None = None
     cost: Cost | None = None
+    network: str | None = None  # the charging network, where the provider names one
+    charger_name: str | None = None
+    evse_id: str | None = None
+    energy: Energy | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    payment_status: PaymentStatus | None = None
+    emailed_to: str | None = None  # where the provider e-mailed a copy
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,8 +120,10 @@ def _merge(current: ChargingSession, incoming: ChargingSession) -> ChargingSessi
     else:
         failure_reason = incoming.failure_reason if moves else current.failure_reason
     ended_at = incoming.ended_at
-    if status in ENDED:
-        ended_at = ended_at or current.ended_at
+    if status in ENDED and current.ended_at is not None:
+        # The earliest word of an end wins: a provider that states no end time (roaming)
+        # gives the moment it was seen ended, and a later poll must not move it.
+        ended_at = min(ended_at, current.ended_at) if ended_at else current.ended_at
     merged = replace(
         incoming,
         status=status,

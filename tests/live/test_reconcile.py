@@ -170,3 +170,13 @@ def test_material_change_ignores_only_observed_at() -> None:
     assert not is_material_change(a, replace(a, observed_at=at(9)))
     assert is_material_change(a, replace(a, energy=Energy(11)))
     assert is_material_change(None, a)
+
+
+def test_the_earliest_end_stays() -> None:
+    # A provider without an end time (roaming) gives the moment it was seen ended: a later
+    # poll of the same completed session must not move the end.
+    done = replace(session(S.COMPLETED, 10), ended_at=at(10))
+    polled = replace(session(S.COMPLETED, 40), ended_at=at(40))
+    assert step(done, polled).ended_at == at(10)
+    assert step(step(None, polled), replace(done, observed_at=at(50))).ended_at == at(10)
+    assert step(done, replace(polled, ended_at=None)).ended_at == at(10)

@@ -30,7 +30,7 @@ from bff.providers.base import ClientOptions, StartRequest
 from bff.providers.http import ProviderHttp
 from bff.providers.plugchoice.client import PlugchoiceClient
 from bff.providers.plugchoice.constants import PROVIDER_NAME
-from bff.providers.plugchoice.mappers import money, to_charger, to_cost, to_session
+from bff.providers.plugchoice.mappers import money, to_charger, to_receipt, to_session
 from bff.providers.plugchoice.schemas import SessionEnvelope
 from bff.settings import Settings
 
@@ -152,9 +152,7 @@ class PlugchoiceAdapter:
     async def get_receipt(self, ref: SessionRef) -> Receipt:
         token = _token(ref)
         envelope = await self.client.show_session(token)
-        data = envelope.data
-        captured = data.amount_captured is not None
-        return Receipt(available=captured, url=None, cost=to_cost(data) if captured else None)
+        return to_receipt(envelope.data)
 
     def _session(self, envelope: SessionEnvelope, token: str) -> ChargingSession:
         return to_session(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 from types import MappingProxyType
 
 from bff.domain.model import ChargerStatus, PaymentStatus, SessionStatus
@@ -148,3 +149,9 @@ def map_connector_standard(word: str | None) -> str:
     if not word:
         return "UNKNOWN"
     return CONNECTOR_STANDARD.get(word.strip().upper(), word.strip().upper())
+
+
+#: Plugchoice's public charging is Dutch: the Netherlands' standard VAT rate, in euros.
+#: Its API states a session's VAT amount (``tax_amount``), never the rate.
+HOME_VAT_PERCENT = Decimal(21)
+HOME_CURRENCY = "EUR"

@@ -17,6 +17,7 @@ from bff.domain.model import (
     GeoPoint,
     Payment,
     Provider,
+    Receipt,
     Tariff,
 )
 from bff.domain.money import MAX_INT, Money
@@ -24,6 +25,8 @@ from bff.providers.plugchoice.constants import (
     CAPTURED_WORDS,
     EXPIRED_REASON,
     FINAL_UNCAPTURED_WORDS,
+    HOME_CURRENCY,
+    HOME_VAT_PERCENT,
     NO_CHARGE_REASON,
     map_connector_standard,
     map_connector_status,
@@ -67,11 +70,7 @@ def to_cost(data: SessionData) -> Cost | None:
         if data.tax_amount is None:
             return Cost(total=captured, estimated=False)
         excl = captured.amount_minor - data.tax_amount
-        vat_percent = (
-            (Decimal(data.tax_amount) * 100 / Decimal(excl)).quantize(_CENT, ROUND_HALF_UP)
-            if excl > 0
-            else None
-        )
+        vat_percent = vat_rate(captured.amount_minor, data.tax_amount, captured.currency)
         return Cost(
             total=captured,
             excl_vat=money(excl, captured.currency),
@@ -83,6 +82,29 @@ def to_cost(data: SessionData) -> Cost | None:
         return None
     # capture_failed / written_off: priced and over, so the amount no longer moves.
     return Cost(total=running, estimated=data.status not in FINAL_UNCAPTURED_WORDS)
+
+
+def vat_rate(total: int, tax: int, currency: str) -> Decimal | None:
+    """The VAT rate behind a VAT-inclusive ``total`` and its ``tax`` (both minor units).
+
+    Plugchoice states the amount, not the rate, and the ratio of two rounded amounts is
+    not a rate (EUR 0.61 with 0.11 VAT reads 22%, where the Dutch rate is 21). So: the
+    home rate (:data:`HOME_VAT_PERCENT`, in euros) when it explains the amounts to a
+    minor unit, else the whole percent nearest the ratio when that does, else the ratio.
+    """
+    excl = total - tax
+    if excl <= 0 or tax < 0:
+        return None
+    if currency == HOME_CURRENCY and _explains(HOME_VAT_PERCENT, total, tax):
+        return HOME_VAT_PERCENT
+    ratio = Decimal(tax) * 100 / Decimal(excl)
+    whole = ratio.to_integral_value(ROUND_HALF_UP)
+    return whole if _explains(whole, total, tax) else ratio.quantize(_CENT, ROUND_HALF_UP)
+
+
+def _explains(rate: Decimal, total: int, tax: int) -> bool:
+    # Within one minor unit: Plugchoice may round the tax half up, down or up.
+    return abs(Decimal(total) * rate / (100 + rate) - tax) <= 1
 
 
 def to_payment(data: SessionData, context: PaymentContext | None = None) -> Payment:
@@ -157,7 +179,7 @@ def connector_power_kw(c: ChargerConnector) -> float:
 def to_connector(c: ChargerConnector, online: bool) -> Connector:
     return Connector(
         id=str(c.connector_id),
-        label=f"Connector {c.connector_id}",
+        label=str(c.connector_id),
         standard=map_connector_standard(c.standard),
         power_kw=connector_power_kw(c),
         status=map_connector_status(c.status, online),
@@ -193,7 +215,7 @@ def to_charger(c: PublicCharger) -> Charger:
     return Charger(
         provider=Provider.PLUGCHOICE,
         id=c.public_code,
-        evse_id=None,  # a public code is not an eMI3 EVSE id
+        evse_id=c.evse_id or None,  # a public code is not one; some chargers have one
         name=c.name or c.public_code,
         location=GeoPoint(c.latitude, c.longitude),
         status=charger_status(c.online, connectors),
@@ -203,4 +225,26 @@ def to_charger(c: PublicCharger) -> Charger:
         tariff=tariff,
         city=c.address.city if c.address else None,
         street=c.address.street if c.address else None,
+    )
+
+
+def to_receipt(data: SessionData) -> Receipt:
+    """Plugchoice e-mails the receipt (to ``driver_email``) and offers no document: its
+    data, from which the BFF renders its own, once the payment is captured."""
+    if data.amount_captured is None:
+        return Receipt(available=False)
+    ended = data.completed_at
+    started = data.charging_started_at
+    return Receipt(
+        available=True,
+        cost=to_cost(data),
+        charger_name=data.charger.name if data.charger else None,
+        energy=Energy.from_kwh(data.energy_kwh) if data.energy_kwh is not None else None,
+        started_at=started,
+        ended_at=ended,
+        duration_seconds=(
+            max(0, int((ended - started).total_seconds())) if started and ended else None
+        ),
+        payment_status=map_payment_status(data.status),
+        emailed_to=data.driver_email or None,
     )

@@ -134,6 +134,7 @@ class PublicCharger(_Model):
     """One charger with public charging, as ``GET /chargers`` lists it."""
 
     public_code: str
+    evse_id: str | None = None  # the eMI3 EVSE id, where the charger has one
     name: str | None = None
     online: bool = True
     latitude: float

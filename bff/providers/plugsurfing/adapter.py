@@ -173,7 +173,7 @@ class PlugsurfingAdapter:
         receipt = await self.client.get_receipt(ref.session_id)
         if receipt is None:
             return Receipt(available=False, cost=session.cost)
-        return receipt_from_model(receipt, session.cost)
+        return receipt_from_model(receipt, session)
 
     async def _fetch(self, driver_id: str, session_id: str) -> ChargingSession:
         observed_at = self._now()

@@ -253,5 +253,18 @@ def chargers_from_locations(response: LocationsResponse) -> Iterator[Charger]:
             yield charger_from_evse(location, evse)
 
 
-def receipt_from_model(r: ReceiptModel, cost: Cost | None) -> Receipt:
-    return Receipt(available=True, url=r.url, expires_at=r.expires_at, cost=cost)
+def receipt_from_model(r: ReceiptModel, session: ChargingSession) -> Receipt:
+    """The signed URL of Plugsurfing's PDF, with the session's data beside it."""
+    return Receipt(
+        available=True,
+        url=r.url,
+        expires_at=r.expires_at,
+        cost=session.cost,
+        charger_name=session.charger_name,
+        evse_id=session.charger_id,  # Plugsurfing's charger ids are EVSE ids
+        energy=session.energy,
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        duration_seconds=session.duration_seconds,
+        payment_status=session.payment.status if session.payment else None,
+    )

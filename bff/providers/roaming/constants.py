@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bff.domain.model import ChargerStatus, SessionStatus
+from bff.domain.model import ChargerStatus, PaymentStatus, SessionStatus
 from bff.errors import ProviderRejected
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,30 @@ def map_session_status(word: str) -> SessionStatus:
     if status is None:
         log.warning("unknown roaming session status", extra={"status_word": word})
         return SessionStatus.FAILED
+    return status
+
+
+# A receipt's ``payment_status`` (seed 003 shows ``paid``; the Payments API's other words).
+RECEIPT_PAYMENT_STATUS: Mapping[str, PaymentStatus] = MappingProxyType(
+    {
+        "paid": PaymentStatus.PAID,
+        "pending": PaymentStatus.PROCESSING,
+        "processing": PaymentStatus.PROCESSING,
+        "failed": PaymentStatus.FAILED,
+        "refunded": PaymentStatus.REFUNDED,
+    }
+)
+
+
+def map_receipt_payment_status(word: str | None) -> PaymentStatus | None:
+    """The payment status a receipt states; an unknown word is PROCESSING (not known to be
+    settled, and logged), an absent one None."""
+    if word is None:
+        return None
+    status = RECEIPT_PAYMENT_STATUS.get(word.strip().lower())
+    if status is None:
+        log.warning("unknown roaming receipt payment status", extra={"status_word": word})
+        return PaymentStatus.PROCESSING
     return status
 
 

@@ -7,7 +7,7 @@ kW in the domain, watts on the wire (a period's ``limit`` is already watts, as i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bff.domain.model import (
     Charger,
@@ -28,6 +28,7 @@ from bff.providers.roaming.constants import (
     COMPLETED,
     connector_standard,
     map_evse_status,
+    map_receipt_payment_status,
     map_session_status,
 )
 from bff.providers.roaming.schemas import (
@@ -56,6 +57,11 @@ def session_from_status(
     if obj.cost is not None and obj.currency:
         # Only a completed session carries the CDR's final price.
         cost = Cost(total=Money.from_major(obj.cost, obj.currency), estimated=word != COMPLETED)
+    ended_at = ended_from_status(obj, observed_at) if word == COMPLETED else None
+    # Whole minutes (37 s of charging read 0): a fallback where timestamps give nothing.
+    duration = obj.duration_minutes * 60 if obj.duration_minutes is not None else None
+    if obj.start_time is not None and ended_at is not None:
+        duration = max(0, int((ended_at - obj.start_time).total_seconds()))
     return ChargingSession(
         provider=Provider.ROAMING,
         id=obj.session_id,
@@ -64,11 +70,26 @@ def session_from_status(
         observed_at=observed_at,
         charger_id=charger_id,
         started_at=obj.start_time,
-        duration_seconds=obj.duration_minutes * 60 if obj.duration_minutes is not None else None,
+        ended_at=ended_at,
+        duration_seconds=duration,
         energy=Energy.from_kwh(obj.energy_kwh),
         cost=cost,
         receipt_available=word == COMPLETED,
     )
+
+
+def ended_from_status(obj: SessionStatusObject, observed_at: datetime) -> datetime:
+    """When a completed session ended: the platform states no end time (seed 003), so the
+    moment it was seen completed (a webhook's ``updated_at``, else when we asked), but no
+    later than its start and whole ``duration_minutes`` allow (a session read days after
+    it ended). Reconciliation keeps the earliest of these (:mod:`bff.domain.reconcile`)."""
+    if obj.start_time is None or obj.duration_minutes is None:
+        return observed_at
+    try:
+        latest = obj.start_time + timedelta(minutes=obj.duration_minutes + 1)
+    except OverflowError:  # minutes past year 9999: no bound at all
+        return max(obj.start_time, observed_at)
+    return max(obj.start_time, min(observed_at, latest))
 
 
 def session_from_start(
@@ -121,7 +142,7 @@ def charger_from_evse(evse: EvseWire) -> Charger:
         connectors=tuple(
             Connector(
                 id=connector_id(evse.evse_id, c.id),
-                label=f"{connector_standard(c.standard)} {c.id}",
+                label=c.id,  # OCPI's connector id: its number at the EVSE
                 standard=connector_standard(c.standard),
                 power_kw=connector_power_kw(c),
                 status=status,  # OCPI connectors have no status of their own
@@ -136,7 +157,17 @@ def charger_from_evse(evse: EvseWire) -> Charger:
 
 
 def receipt_from_wire(r: ReceiptResponse) -> Receipt:
-    return Receipt(available=True, cost=Cost(total=Money.from_major(r.cost, r.currency)))
+    """The platform's receipt data (it has no document: the BFF renders one). Its whole
+    ``duration_minutes`` stand only until the session's timestamps say better."""
+    return Receipt(
+        available=True,
+        cost=Cost(total=Money.from_major(r.cost, r.currency)),
+        network=r.network,
+        evse_id=r.evse_id,
+        energy=Energy.from_kwh(r.energy_kwh),
+        duration_seconds=r.duration_minutes * 60 if r.duration_minutes is not None else None,
+        payment_status=map_receipt_payment_status(r.payment_status),
+    )
 
 
 def profile_to_wire(profile: ChargingProfile) -> ChargingProfileRequest:

@@ -47,6 +47,7 @@ class SimCharger:
     price_per_kwh: int = 39  # minor units per kWh
     start_fee: int = 50  # minor units
     hold: int = 5000  # the pre-authorized amount, minor units
+    evse_id: str | None = None  # eMI3, registered for some chargers only
     _by_id: dict[int, SimConnector] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +82,7 @@ def utrecht_chargers() -> list[SimCharger]:
             "Domplein 9",
             "3512 JC",
             [SimConnector(1), SimConnector(2)],
+            evse_id="NL*PLC*EUTR01",
         ),
         SimCharger(
             "UTR02",
@@ -121,6 +123,7 @@ def utrecht_chargers() -> list[SimCharger]:
             price_per_kwh=59,
             start_fee=0,
             hold=7500,
+            evse_id="NL*PLC*EUTR05",
         ),
         SimCharger(
             "UTR06",
@@ -159,6 +162,7 @@ def charger_json(charger: SimCharger, connector_status: dict[int, str | None]) -
     """The ``GET /chargers`` item; ``connector_status`` is the live OCPP status per connector."""
     return {
         "public_code": charger.public_code,
+        "evse_id": charger.evse_id,
         "name": charger.name,
         "online": charger.online,
         "latitude": charger.latitude,

@@ -126,8 +126,12 @@ async def test_full_lifecycle(rig: PlugchoiceRig) -> None:
 
     receipt = await rig.adapter.get_receipt(ref)
     assert receipt.available is True
-    assert receipt.url is None
+    assert receipt.url is None  # Plugchoice e-mails it: the BFF serves a document of its own
     assert receipt.cost == cost
+    assert receipt.emailed_to == "driver@example.nl"
+    assert (receipt.started_at, receipt.ended_at) == (done.started_at, done.ended_at)
+    assert receipt.energy == done.energy and receipt.charger_name == "Domplein"
+    assert receipt.payment_status is PaymentStatus.PAID
     assert (await rig.charger("UTR01")).connector("1").status is ChargerStatus.AVAILABLE  # type: ignore[union-attr]
 
 

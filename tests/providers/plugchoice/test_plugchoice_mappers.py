@@ -125,11 +125,18 @@ def test_captured_cost_splits_the_included_vat() -> None:
     assert s.duration_seconds == 30 * 60
 
 
-def test_vat_percent_is_rounded_to_two_places() -> None:
-    cost = to_cost(session(status="captured", amount_captured=55, tax_amount=10))
+def test_vat_percent_is_the_rate_not_a_ratio_of_rounded_amounts() -> None:
+    # EUR 0.61 incl. with 0.11 VAT: 0.11 / 0.50 reads 22%, the Dutch rate is 21%.
+    cost = to_cost(session(status="captured", amount_captured=61, tax_amount=11))
     assert cost is not None
-    assert cost.excl_vat == Money(45, "EUR")
-    assert cost.vat_percent == Decimal("22.22")  # 10 / 45 = 22.222...
+    assert cost.excl_vat == Money(50, "EUR")
+    assert cost.vat_percent == Decimal(21)
+    # Amounts the home rate does not explain: the whole percent that does (19 here).
+    cost = to_cost(session(status="captured", amount_captured=1190, tax_amount=190))
+    assert cost is not None and cost.vat_percent == Decimal(19)
+    # Nothing whole explains them: the ratio, to two places.
+    cost = to_cost(session(status="captured", amount_captured=1000, tax_amount=183))
+    assert cost is not None and cost.vat_percent == Decimal("22.40")
 
 
 def test_captured_without_tax_has_no_split() -> None:
@@ -378,3 +385,14 @@ def test_a_start_in_year_1_gives_no_duration_and_a_huge_tax_no_excl_vat() -> Non
     s = to_session(data, token=TOKEN, observed_at=NOW)
     assert s.duration_seconds is None and s.started_at is not None
     assert s.cost is not None and s.cost.excl_vat is None
+
+
+def test_charger_evse_id_labels_and_missing_fees() -> None:
+    c = to_charger(public_charger())
+    assert [x.label for x in c.connectors] == ["1", "2"]  # as every provider labels them
+    assert c.evse_id is None  # not registered: no id made up from the public code
+    free = to_charger(public_charger(
+        evse_id="NL*PLC*EUTR02", pricing={"currency": "EUR", "price_per_kwh": 39, "start_fee": 0}
+    ))  # fmt: skip
+    assert free.evse_id == "NL*PLC*EUTR02"
+    assert free.tariff is not None and free.tariff.start_fee is None  # no fee: null, never 0

@@ -12,6 +12,7 @@ from bff.domain.model import (
     ChargerStatus,
     ChargingPeriod,
     ChargingProfile,
+    PaymentStatus,
     Provider,
     SessionStatus,
 )
@@ -177,6 +178,23 @@ def test_receipt() -> None:
     assert receipt.cost is not None
     assert receipt.cost.total == Money(720, "EUR")
     assert receipt.cost.estimated is False
+    assert (receipt.network, receipt.evse_id) == ("Virta", "FI-VRT-E12345")
+    assert receipt.energy is not None and receipt.energy.watt_hours == 20_000
+    assert receipt.duration_seconds == 30 * 60
+    assert receipt.payment_status is PaymentStatus.PAID
+    assert receipt.url is None  # no document: the BFF serves its own
+
+
+def test_receipt_payment_words() -> None:
+    def word(w: str | None) -> PaymentStatus | None:
+        body = {"session_id": "s", "energy_kwh": 1, "cost": 1, "currency": "EUR"}
+        r = ReceiptResponse.model_validate_json(json.dumps({**body, "payment_status": w}))
+        return mappers.receipt_from_wire(r).payment_status
+
+    assert word("paid") is PaymentStatus.PAID
+    assert word("Refunded") is PaymentStatus.REFUNDED
+    assert word("settled-later") is PaymentStatus.PROCESSING  # unknown: not known settled
+    assert word(None) is None
 
 
 def test_profile_to_wire_keeps_kw_and_watts() -> None:
@@ -210,3 +228,24 @@ def test_profile_from_wire() -> None:
         departure_time=datetime(2026, 3, 30, 18, tzinfo=UTC),
         periods=(ChargingPeriod(0, 11_000),),
     )
+
+
+def test_completed_session_ends_when_seen_completed_and_lasts_seconds() -> None:
+    # 37 s of charging: whole minutes say 0; the timestamps say 37.
+    seen = datetime(2026, 3, 30, 8, 0, 37, tzinfo=UTC)
+    s = mappers.session_from_status(status(status="completed", duration_minutes=0), seen)
+    assert s.ended_at == seen
+    assert s.duration_seconds == 37
+
+
+def test_completed_session_read_long_after_ends_within_its_minutes() -> None:
+    # Read a day later (no snapshot): the end is bounded by start + whole minutes + 1.
+    later = datetime(2026, 3, 31, 9, 0, tzinfo=UTC)
+    s = mappers.session_from_status(status(status="completed", duration_minutes=18), later)
+    assert s.ended_at == datetime(2026, 3, 30, 8, 19, tzinfo=UTC)
+    assert s.duration_seconds == 19 * 60
+
+
+def test_live_session_has_no_end() -> None:
+    for word in ("pending", "active", "stopping", "failed"):
+        assert mappers.session_from_status(status(status=word), ASKED).ended_at is None

@@ -11,7 +11,10 @@ from bff.domain import model
 from bff.graphql.schema.types.common import ChargerStatus, GeoPoint, Money, Node, PageInfo, Provider
 
 
-@strawberry.type
+@strawberry.type(
+    description="A charger's prices, VAT included. A fee it does not charge is null, never "
+    "a zero amount, for every provider."
+)
 class Tariff:
     price_per_kwh: Money | None
     start_fee: Money | None
@@ -21,7 +24,10 @@ class Tariff:
 @strawberry.type
 class Connector(Node):
     id: strawberry.ID
-    label: str
+    label: str = strawberry.field(
+        description='The connector\'s number at the charger ("1", "2"), the same form for '
+        "every provider; its plug is `standard`."
+    )
     standard: str
     power_kw: float
     status: ChargerStatus  # type: ignore[valid-type]

@@ -91,17 +91,18 @@ class ChargingSession(Node):
     def updated_at(self) -> datetime:
         return self._s.observed_at
 
-    @strawberry.field
+    @strawberry.field(
+        description="Seconds from `startedAt` to `endedAt` (to now while charging); the "
+        "provider's own figure only where it gives no timestamps."
+    )
     def duration_seconds(self) -> int | None:
         s = self._s
-        if s.duration_seconds is not None:
-            return s.duration_seconds
-        if s.started_at is not None and s.status in (
-            model.SessionStatus.CHARGING,
-            model.SessionStatus.STOPPING,
-        ):
-            return int((datetime.now(UTC) - s.started_at).total_seconds())
-        return None
+        if s.started_at is not None:
+            if s.ended_at is not None:
+                return max(0, int((s.ended_at - s.started_at).total_seconds()))
+            if s.status in (model.SessionStatus.CHARGING, model.SessionStatus.STOPPING):
+                return max(0, int((datetime.now(UTC) - s.started_at).total_seconds()))
+        return s.duration_seconds
 
     @strawberry.field
     def energy(self) -> Energy | None:
@@ -215,7 +216,8 @@ class ChargingSession(Node):
             available=s.receipt_available,
             _key=(s.provider, s.id, self._owned.driver_id),
             _loaders=self._loaders,
-            _fallback_cost=s.cost,
+            _session=s,
+            _now=datetime.now(UTC),
         )
 
     @strawberry.field

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar, cast
 
@@ -12,9 +13,11 @@ from bff.domain import model
 from bff.graphql.schema.loaders import Loaders
 from bff.graphql.schema.types.common import (
     Cost,
+    Energy,
     Money,
     PaymentStatus,
 )
+from bff.usecases import receipts
 
 T = TypeVar("T")
 
@@ -81,22 +84,34 @@ class ChargingProfile:
         )
 
 
-@strawberry.type
+@strawberry.type(
+    description="A session's receipt, the same for every provider: its data, and `url`, "
+    "where it opens."
+)
 class Receipt:
     available: bool
-    _key: strawberry.Private[tuple[model.Provider, str, str]]
+    _key: strawberry.Private[tuple[model.Provider, str, str]]  # provider, session, driver
     _loaders: strawberry.Private[Loaders]
-    _fallback_cost: strawberry.Private[model.Cost | None]
+    _session: strawberry.Private[model.ChargingSession]
+    #: One instant for the whole receipt: ``url`` and ``expiresAt`` name the same link.
+    _now: strawberry.Private[datetime]
 
     # Synchronous resolvers that answer an awaitable only when the provider must be asked
     # (graphql-core awaits what a resolver returns): a session without a receipt (every
     # live one) then costs graphql-core no coroutine, task or gather.
 
-    async def _load(self) -> model.Receipt | None:
-        return await self._loaders.receipt_by_session.load(self._key)
+    async def _load(self) -> model.Receipt:
+        loaded = await self._loaders.receipt_by_session.load(self._key)
+        # The session says there is one: a provider that failed to answer (its error is
+        # reported) or lags still gets the BFF's link, whose page asks again.
+        r = replace(loaded, available=True) if loaded else model.Receipt(available=True)
+        settings = self._loaders.resources.settings
+        return receipts.with_link(r, self._session, self._key[2], settings, self._now)
 
     @strawberry.field(
-        description="A signed URL to the receipt document, where the provider has one."
+        description="Where the receipt opens, set whenever `available`: the provider's "
+        "document (Plugsurfing's PDF), else the BFF's own (HTML from the provider's data) "
+        "at a signed link for this driver. Valid until `expiresAt`; ask again after it."
     )
     def url(self) -> str | None:
         return self._from_receipt(lambda r: r.url)
@@ -105,25 +120,64 @@ class Receipt:
     def expires_at(self) -> datetime | None:
         return self._from_receipt(lambda r: r.expires_at)
 
+    @strawberry.field(description="The charging network, where the provider names one.")
+    def network(self) -> str | None:
+        return self._from_receipt(lambda r: r.network)
+
+    @strawberry.field
+    def charger_name(self) -> str | None:
+        return self._from_receipt(lambda r: r.charger_name)
+
+    @strawberry.field(description="The EVSE's eMI3 id, where the provider has one.")
+    def evse_id(self) -> str | None:
+        return self._from_receipt(lambda r: r.evse_id)
+
+    @strawberry.field
+    def energy(self) -> Energy | None:
+        return self._from_receipt(
+            lambda r: Energy(watt_hours=r.energy.watt_hours) if r.energy else None
+        )
+
+    @strawberry.field
+    def started_at(self) -> datetime | None:
+        return self._from_receipt(lambda r: r.started_at)
+
+    @strawberry.field
+    def ended_at(self) -> datetime | None:
+        return self._from_receipt(lambda r: r.ended_at)
+
+    @strawberry.field(description="Seconds from `startedAt` to `endedAt`.")
+    def duration_seconds(self) -> int | None:
+        return self._from_receipt(lambda r: r.duration_seconds)
+
+    @strawberry.field
+    def payment_status(self) -> PaymentStatus | None:  # type: ignore[valid-type]
+        return self._from_receipt(lambda r: r.payment_status)
+
+    @strawberry.field(
+        description="Where the provider e-mailed a copy (Plugchoice, to the address given "
+        "at the start); null when it sent none."
+    )
+    def emailed_to(self) -> str | None:
+        return self._from_receipt(lambda r: r.emailed_to)
+
     def _from_receipt(self, pick: Callable[[model.Receipt], T | None]) -> T | None:
-        """``pick`` of the provider's receipt, loaded only when there is one."""
+        """``pick`` of the receipt, loaded only when there is one."""
         if not self.available:
             return None
         return later(self._picked(pick))
 
     async def _picked(self, pick: Callable[[model.Receipt], T | None]) -> T | None:
-        r = await self._load()
-        return pick(r) if r else None
+        return pick(await self._load())
 
     @strawberry.field
     def cost(self) -> Cost | None:
         if not self.available:
-            return Cost.of(self._fallback_cost)
+            return Cost.of(self._session.cost)
         return later(self._cost())
 
     async def _cost(self) -> Cost | None:
-        r = await self._load()
-        return Cost.of(r.cost if r and r.cost else self._fallback_cost)
+        return Cost.of((await self._load()).cost)
 
 
 def later(awaitable: Awaitable[T]) -> T:
