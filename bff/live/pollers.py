@@ -16,7 +16,8 @@ replica looks at the live set in Redis and refreshes, in this order:
 A lease in Redis (:func:`bff.store.keys.poll_lease`) lets one replica poll a session per
 interval; a sliding-window budget per provider, shared in Redis, keeps all replicas
 together under the provider's rate limit (its entry's ``poll_budget_per_minute``): when it
-cannot cover every session due, the rest wait for the next round, watched ones first. A
+cannot cover every session due, the rest wait for a later round, and unwatched sessions
+get only what the watched ones (at their interval) leave of it. A
 session leaves the live set when final, or when nothing changed for ``give_up_seconds``.
 What each replica polled, deferred and sees of the budget is on ``/metrics``
 (:mod:`bff.live.poll_metrics`).
@@ -175,7 +176,7 @@ class Poller:
                     continue
                 if not await self._lease(provider, session_id):
                     continue
-                if not await self._budget(provider):
+                if not await self._budget(provider, why == WATCHED):
                     await self.redis.delete(_lease_key(provider, session_id))
                     self.deferred[provider] += len(candidates) - i
                     break
@@ -271,10 +272,17 @@ class Poller:
         )
         return bool(got)
 
-    async def _budget(self, provider: Provider) -> bool:
+    async def _budget(self, provider: Provider, watched: bool) -> bool:
+        """A slot of the provider's budget. Polls of unwatched sessions leave what the
+        watched ones need in a minute (every replica's): slots free up unevenly in a
+        sliding window, and a burst of quiet polls would otherwise take them at the round
+        where they free up, and starve the watched for the minute after."""
         limit = self.budgets.get(provider)
         if limit is None:
             return True
+        if not watched:
+            need = self.watched.get(provider, 0) * 60 / self.settings.watched_poll_seconds
+            limit = max(0, limit - int(need))
         took, used = await self._take(
             keys=[keys.poll_budget(provider)],
             args=[limit, uuid.uuid4().hex, keys.POLL_BUDGET_TTL_MS],

@@ -286,3 +286,20 @@ async def test_a_driver_feed_watches_their_moving_sessions(
         assert hub.watchers.count() == 0
     finally:
         await hub.broker.aclose()
+
+
+async def test_unwatched_sessions_leave_the_watched_ones_their_share_of_the_budget(
+    hub: LiveHub, clock: Clock, adapters: dict[Provider, FakeAdapter]
+) -> None:
+    w = watchers(hub, clock, "a")
+    for i in range(12):
+        await live(hub, PS, f"s{i}")
+        adapters[PS].put("d1", session(S.CHARGING, 1, id=f"s{i}", wh=10))
+    clock.now += 60  # all quiet
+    w.add(PS, "s10")
+    w.add(PS, "s11")
+    await w.flush()
+    # 2 watched every 5 s need 24 of the 30 a minute: the 10 unwatched get 6 less those 2.
+    polled = await polling(hub, w, {PS: 30}).poll_once()
+    assert polled[:2] == [(PS, "s10"), (PS, "s11")]
+    assert len(polled) == 6
