@@ -204,9 +204,10 @@ class Poller:
             watched = await self.watchers.watched(provider)
             self.watched[provider] = len(watched)
             heard = await self.store.heard(provider, list(watched))
-            # Heard of (or polled) less than an interval ago: not due yet (0.8: rounds
-            # start a little late, and the poll itself takes time).
-            upto = self.store.now() - 0.8 * self.settings.watched_poll_seconds
+            # Heard of (or polled) less than half an interval ago: not due yet. Half: the
+            # last poll was heard of when it ended, up to a loaded round's length after it
+            # began; rounds (here) and leases (elsewhere) keep the interval.
+            upto = self.store.now() - 0.5 * self.settings.watched_poll_seconds
             waiting = sorted((max(since, heard[sid]), sid) for sid, since in watched.items()
                              if sid in heard and heard[sid] <= upto)  # fmt: skip
             out = [(sid, WATCHED) for _, sid in waiting]
