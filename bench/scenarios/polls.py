@@ -136,10 +136,11 @@ def run(cfg: Config) -> Section:
                 made = asyncio.run(_seed(stack.sandbox, stack.redis.url))
                 _measure(stack, made, case, warmup, window, section, rep, cfg.repeats)
     section.notes.append(
-        "Default budgets: each provider allows 120 polls a minute for all replicas; 10 "
-        "watched sessions due every 5 s want all of it, so they come first (longest waiting "
-        "first) and the unwatched get what is left, below their 2 a minute (the quiet "
-        "interval) until a watcher leaves."
+        "Default budgets: each provider allows 120 polls a minute for all replicas; its 10 "
+        "watched sessions due every 5 s need all of it, so they are polled (longest waiting "
+        "first) and the unwatched wait until a watcher leaves (unwatched polls take only what "
+        "the watched ones do not need). Budgets covering all: watched every 5-7 s, unwatched "
+        "every 30 s (the quiet interval)."
     )
     return section
 
