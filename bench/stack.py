@@ -28,6 +28,7 @@ BASE_ENV = {
     "BFF_WORKERS": "1",  # one worker unless a scenario asks for more
     "BFF_QUIET_POLL_AFTER_SECONDS": "3600",
     "BFF_POLL_INTERVAL_SECONDS": "60",
+    "BFF_WATCHED_POLL_SECONDS": "3600",  # subscribers' sessions are not polled either
     "BFF_CONNECTOR_COOLDOWN_SECONDS": "1",
     "BFF_MUTATION_RATE_PER_MINUTE": "100000",
     "BFF_WS_PING_INTERVAL_SECONDS": "20",

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from bff.gc_tuning import tuned_after_startup
 from bff.graphql.transport import GraphQLEndpoint
 from bff.live.loss_metrics import LossMetrics
+from bff.live.poll_metrics import PollMetrics
 from bff.live.routes import webhook_routes
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             app.state.resources = resources
             metrics.count_redis_reconnects(lambda: getattr(resources.hub.broker, "reconnects", 0))
             metrics.registry.register(LossMetrics(resources.hub.redis_loss))
+            metrics.registry.register(PollMetrics(resources.hub.poller))
             await graphql.start(resources)
             if sandboxes:
                 await sandboxes.start()

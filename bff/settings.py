@@ -287,6 +287,21 @@ class Settings(BaseSettings):
         description="A replica polling a session holds its lease in Redis this long "
         "(seconds), so one replica polls each session.",
     )
+    watched_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="A live session someone watches (a `sessionUpdated` or "
+        "`viewerSessionsUpdated` subscriber on any replica) is polled this often, seconds, "
+        "at a provider whose webhooks carry no meter values, so its energy and cost move; "
+        "within the provider's poll budget, the sessions watched longest without a fresh "
+        "value first. Unwatched sessions stay on the quiet interval.",
+    )
+    watch_expiry_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="Each replica counts its watchers in Redis and renews them every third "
+        "of this (seconds); a crashed replica's watchers vanish within it.",
+    )
     ws_ping_interval_seconds: float = Field(
         default=20.0,
         description="graphql-transport-ws `ping` to each open websocket this often "

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from redis.asyncio import Redis
 
 from bff.domain.model import ChargingSession, Provider, SessionRef, SessionStatus
-from bff.domain.reconcile import DriverAction
+from bff.domain.reconcile import FINAL, DriverAction
 from bff.errors import ProviderError, ProviderNotFound, WebhookRejected
 from bff.live.broker import Broker, RedisBroker
 from bff.live.codec import Snapshot, message_key
@@ -31,6 +31,7 @@ from bff.live.pollers import Poller
 from bff.live.redis_loss import RedisLossWatch
 from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
+from bff.live.watchers import Watchers
 from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
@@ -107,7 +108,10 @@ class LiveHub:
             backoff_max=settings.redis_reconnect_max_seconds,
             client_name=f"bff-pubsub:{os.getpid()}",
         )
-        self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
+        self.watchers = Watchers(redis, settings.watch_expiry_seconds, clock=self.store.now)
+        self.poller = Poller(
+            settings, redis, self.store, self.refresh, set(adapters), watchers=self.watchers
+        )
         copy = LiveCopy(
             redis, records, self.store, adapters, keep_records=settings.redis_keep_live_records
         )
@@ -123,12 +127,14 @@ class LiveHub:
 
     async def start(self) -> None:
         await self.broker.start()
+        self.watchers.start()
         self.poller.start()
         self.redis_loss.start()
 
     async def aclose(self) -> None:
         await self.redis_loss.aclose()
         await self.poller.aclose()
+        await self.watchers.aclose()
         await self.broker.aclose()
 
     # -- writes --------------------------------------------------------------------------
@@ -227,20 +233,25 @@ class LiveHub:
     ) -> AsyncIterator[SessionWatch]:
         """The session's channel, subscribed, then its snapshot and record read in one
         round trip (:class:`SessionWatch`): the caller checks who owns it from what was
-        read, and iterating yields that snapshot, then each newer one."""
+        read, and iterating yields that snapshot, then each newer one; watched
+        (:mod:`bff.live.watchers`) while followed."""
 
         async def read() -> list[Snapshot]:
             found = await self.store.get_snapshots([(provider, session_id)])
             return [s for s in found if s is not None]
 
         channel = keys.session_channel(keys.session_key(provider, session_id))
-        async with self.broker.subscribe(channel) as sub:
-            snap, record = await self.store.get_with_record(provider, session_id)
-            watch = SessionWatch(snap, record, lambda first: follow(sub, read, None, first))
-            try:
-                yield watch
-            finally:
-                await watch.aclose()
+        self.watchers.add(provider, session_id)
+        try:
+            async with self.broker.subscribe(channel) as sub:
+                snap, record = await self.store.get_with_record(provider, session_id)
+                watch = SessionWatch(snap, record, lambda first: follow(sub, read, None, first))
+                try:
+                    yield watch
+                finally:
+                    await watch.aclose()
+        finally:
+            self.watchers.remove(provider, session_id)
 
     @asynccontextmanager
     async def watch_driver(
@@ -248,17 +259,35 @@ class LiveHub:
         driver_id: str,
     ) -> AsyncIterator[AsyncIterator[Snapshot]]:
         """The driver's live sessions now, then every newer state of any of their
-        sessions (including one that ends or starts later)."""
+        sessions (including one that ends or starts later); each of them that still moves
+        (not final, not failed) is watched (:mod:`bff.live.watchers`) while followed."""
 
         async def read() -> list[Snapshot]:
             return await self.store.driver_snapshots(driver_id)
 
-        async with self.broker.subscribe(keys.driver_channel(driver_id)) as sub:
-            updates = follow(sub, read, since=_now().timestamp())
-            try:
-                yield updates
-            finally:
-                await updates.aclose()
+        watched: set[tuple[Provider, str]] = set()
+
+        def track(snap: Snapshot) -> None:
+            s = snap.session
+            key = (s.provider, s.id)
+            if s.status in FINAL or s.status is SessionStatus.FAILED:
+                if key in watched:
+                    watched.discard(key)
+                    self.watchers.remove(*key)
+            elif key not in watched:
+                watched.add(key)
+                self.watchers.add(*key)
+
+        try:
+            async with self.broker.subscribe(keys.driver_channel(driver_id)) as sub:
+                updates = follow(sub, read, since=_now().timestamp(), seen=track)
+                try:
+                    yield updates
+                finally:
+                    await updates.aclose()
+        finally:
+            for key in watched:
+                self.watchers.remove(*key)
 
     # -- webhooks ------------------------------------------------------------------------
 

@@ -220,6 +220,14 @@ class SnapshotStore:
             rows = await self.redis.zrangebyscore(lk, "-inf", upto, withscores=True)
         return [(as_str(m), float(score)) for m, score in cast(list[tuple[bytes, float]], rows)]
 
+    async def heard(self, provider: Provider, session_ids: Sequence[str]) -> dict[str, float]:
+        """When we last heard of (or asked about) each of these live sessions; those not
+        live are left out."""
+        if not session_ids:
+            return {}
+        scores = await self.redis.zmscore(keys.live_set(provider), list(session_ids))
+        return {sid: float(x) for sid, x in zip(session_ids, scores, strict=True) if x is not None}
+
     async def touch(self, provider: Provider, session_id: str) -> None:
         """We asked about it (even without an answer): not quiet for a while."""
         await self.redis.zadd(keys.live_set(provider), {session_id: self._clock()}, xx=True)

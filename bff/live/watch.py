@@ -34,11 +34,13 @@ async def follow(
     read: Callable[[], Awaitable[list[Snapshot]]],
     since: float | None,
     first: list[Snapshot] | None = None,
+    seen: Callable[[Snapshot], None] | None = None,
 ) -> AsyncGenerator[Snapshot, None]:
     """Snapshots from ``read()`` (or ``first``, already read after subscribing), then
     from the subscription, each newer than the last one sent for its session. With
     ``since``, a session first seen final is skipped unless it changed after ``since``
-    (a driver's history is not news)."""
+    (a driver's history is not news). ``seen`` is told of each snapshot newer than the
+    last of its session, yielded or not."""
     sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
 
     def fresh(snap: Snapshot) -> bool:
@@ -50,10 +52,14 @@ async def follow(
             if since is not None and s.status in FINAL and snap.changed_at < since:
                 return False
             sent[key] = (mark, s)
+            if seen is not None:
+                seen(snap)
             return True
         if mark <= prev[0]:
             return False
         sent[key] = (mark, s)
+        if seen is not None:
+            seen(snap)
         return is_material_change(prev[1], s)
 
     async def catch_up(snaps: list[Snapshot] | None = None) -> list[Snapshot]:

@@ -117,6 +117,12 @@ def always_polled() -> frozenset[Provider]:
     return frozenset(e.provider for e in PROVIDERS if not e.lifecycle_webhooks)
 
 
+def polled_when_watched() -> frozenset[Provider]:
+    """Providers whose webhooks carry no meter values: a watched live session of theirs is
+    polled every ``watched_poll_seconds`` so its energy and cost move."""
+    return frozenset(e.provider for e in PROVIDERS if not e.webhook_meter_values)
+
+
 def provider_urls(settings: Settings) -> dict[Provider, str]:
     """Where each provider lives: the sandbox (ours or a shared one) or the configured URLs."""
     if settings.providers == "sandbox":

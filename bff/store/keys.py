@@ -30,6 +30,8 @@ Each key (``P`` a provider, ``s`` a session id, ``d`` a driver id): lifetime; ha
 - ``cooldown:P:<charger>:<connector>``: ``connector_cooldown_seconds``; none (one key)
 - ``live:P``: none (members leave when final or given up); none (one key)
 - ``budget:poll:P``: 61 s (a sliding one-minute window); none (one key)
+- ``watch:P``: ``watch_expiry_seconds`` after a replica last renewed its watchers (each
+  member expires by its score too); none (one key)
 - ``wh:P:<delivery id>``: 2 x ``webhook_tolerance_seconds`` + 60 s; none (one key)
 - ``pq:<sha256>``: ``persisted_queries_ttl_seconds``, none when pinned; none (one key)
 - ``bff:epoch``: none (never evicted); none (one key)
@@ -181,6 +183,24 @@ def poll_budget(provider: Provider) -> str:
     return f"budget:poll:{provider.value}"
 
 
+def watchers(provider: Provider) -> str:
+    """Sorted set of the provider's watched sessions, every replica's: members
+    :func:`watch_member`, scored by when they expire (epoch ms); the pollers read it."""
+    return f"watch:{provider.value}"
+
+
+def watch_member(replica: str, since_ms: int, session_id: str) -> str:
+    """One replica's watch of one session since ``since_ms`` (epoch ms): a member of
+    :func:`watchers`. Replica ids are ours (hex); the session id is escaped."""
+    return f"{replica}:{since_ms}:{escape(session_id)}"
+
+
+def parse_watch_member(member: str) -> tuple[str, int, str]:
+    """``(replica, since_ms, session id)`` of a :func:`watch_member`."""
+    replica, since, session_id = member.split(":", 2)
+    return replica, int(since), unescape(session_id)
+
+
 def connector_cooldown(provider: Provider, charger_id: str, connector_id: str) -> str:
     """The connector is blocked after a start: ``connector_cooldown_seconds``."""
     return f"cooldown:{provider.value}:{escape(charger_id)}:{escape(connector_id)}"
@@ -240,6 +260,7 @@ SPECS: tuple[KeySpec, ...] = tuple(
         ("connector cooldown", rf"cooldown:[A-Z_]+:{_PART}:{_PART}", True),
         ("live set", r"live:[A-Z_]+", False),
         ("poll budget", r"budget:poll:[A-Z_]+", True),
+        ("watchers", r"watch:[A-Z_]+", True),
         ("webhook seen", rf"wh:[A-Z_]+:{_PART}", True),
         ("persisted query", r"pq:[0-9a-f]{64}", None),
         ("epoch", re.escape(EPOCH), False),

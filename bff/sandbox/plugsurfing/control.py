@@ -53,6 +53,11 @@ def plugsurfing_control_routes(sim: DriveSimulation, auth: DriveAuth) -> list[Ro
         for i in range(count):
             loc, evse = choices[i % len(choices)]
             conn = evse.connectors[0]
+            if body.get("live") is True:  # charging from now on, sending no webhook
+                s = store.create(user_id, loc, evse, conn, now)
+                store.enter(s, "STARTED", now)
+                ids.append(s.id)
+                continue
             # At least ten minutes apart: i hours back, minus up to 50 minutes.
             start = now - timedelta(hours=i + 1, minutes=sim.rng.randint(0, 50))
             duration = timedelta(minutes=sim.rng.randint(15, 55))

@@ -39,6 +39,8 @@ class ApiError(Exception):
 class _SeedBody(BaseModel):
     user: str = Field(min_length=1)
     count: int = Field(default=3, ge=1, le=100)
+    #: Sessions charging from now on (several on one EVSE), instead of completed ones.
+    live: bool = False
 
 
 class Routes:
@@ -158,7 +160,8 @@ class Routes:
 
     async def control_seed(self, request: Request) -> Response:
         body = await _body(request, _SeedBody)
-        made = self.sim.seed_completed(body.user, body.count)
+        seed = self.sim.seed_live if body.live else self.sim.seed_completed
+        made = seed(body.user, body.count)
         return JSONResponse(
             {
                 "session_ids": [s.id for s in made],

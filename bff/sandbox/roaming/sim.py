@@ -212,6 +212,24 @@ class Simulator:
         s.history.append((word, at))
         self.on_change(s, at)
 
+    def seed_live(self, user: str, count: int) -> list[SimSession]:
+        """``count`` sessions of ``user`` charging from now on, no webhook sent."""
+        startable = [e for e in EVSES if e.status not in UNSTARTABLE and not e.fails_to_start]
+        now = self.clock.now()
+        made = []
+        for i in range(count):
+            evse = startable[i % len(startable)]
+            conn = evse.connectors[0]
+            s = SimSession(
+                id=str(uuid.uuid4()), user=user, evse=evse, connector_type=conn.standard,
+                connector_kw=conn.power_w / 1000, target_wh=None, status=ACTIVE,
+                created_at=now, status_at=now, last=now, start_time=now,
+                history=[(PENDING, now), (ACTIVE, now)],
+            )  # fmt: skip
+            self.sessions[s.id] = s
+            made.append(s)
+        return made
+
     def seed_completed(self, user: str, count: int) -> list[SimSession]:
         """``count`` completed sessions of ``user`` over the past days, newest first."""
         startable = [e for e in EVSES if e.status not in UNSTARTABLE and not e.fails_to_start]

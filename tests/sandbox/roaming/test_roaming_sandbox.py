@@ -191,3 +191,18 @@ async def _words(rig: Rig, sid: str) -> list[str]:
 async def _raw(rig: Rig, sid: str) -> dict[str, Any]:
     body: dict[str, Any] = (await rig.control.get(f"/_control/sessions/{sid}")).json()
     return body
+
+
+async def test_seed_live_creates_charging_sessions_without_webhooks(rig: Rig) -> None:
+    # For the poll benchmark: more live sessions than EVSEs, each charging.
+    r = await rig.control.post("/_control/seed", json={"user": "driver-9", "count": 12,
+                                                       "live": True})
+    ids = r.json()["session_ids"]
+    assert len(ids) == 12
+    first = [await rig.adapter.get_session(SessionRef("driver-9", sid)) for sid in ids]
+    assert all(s is not None and s.status is SessionStatus.CHARGING for s in first)
+    later = await eventually(
+        lambda: rig.adapter.get_session(SessionRef("driver-9", ids[0])),
+        lambda s: s is not None and s.energy is not None and s.energy.watt_hours > 0,
+    )
+    assert later is not None and rig.inbox.received == []
