@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from bff.sandbox.server import create_sandbox_app, sandbox_config
 
-        config = sandbox_config(settings)
+        config = sandbox_config(settings, args.host)
         uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port, log_config=None)
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}

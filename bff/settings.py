@@ -7,6 +7,7 @@ a test fails when a setting has none or the README is not regenerated.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
@@ -144,6 +145,13 @@ class Settings(BaseSettings):
         default=0.0,
         description="Probability that a sandbox webhook is dropped, duplicated or delayed "
         "(a third each), to see reconciliation and pollers at work.",
+    )
+    sandbox_control: bool | None = Field(
+        default=None,
+        description="The sandboxes' unauthenticated `/_sandbox/<provider>/_control` routes "
+        "(faults, stats, seeding, 3-D Secure completion), for tests and demos. Unset: "
+        "mounted only when `BFF_HOST` (`bff sandbox --host`) is a loopback address, so the "
+        "image (`0.0.0.0`) has none; `true` mounts them on any address, `false` never.",
     )
 
     plugsurfing_url: str | None = Field(
@@ -406,6 +414,13 @@ class Settings(BaseSettings):
             )
         return self
 
+    def sandbox_control_on(self, host: str | None = None) -> bool:
+        """Whether the sandboxes mount their control routes when served on ``host``
+        (default: ``self.host``)."""
+        if self.sandbox_control is not None:
+            return self.sandbox_control
+        return _is_loopback(self.host if host is None else host)
+
     def provider_timeout(self, provider: str) -> float:
         """The time budget for one provider's part of a request."""
         value: float = getattr(self, f"{provider.lower()}_timeout_seconds", 10.0)
@@ -429,3 +444,12 @@ def _shipped_secrets(settings: Settings) -> list[str]:
     if "ROAMING" in in_use:
         names += ["roaming_jwt_secret", "roaming_webhook_secret"]
     return names
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost, or 0.0.0.0's empty spelling
+        return False

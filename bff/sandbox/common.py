@@ -34,6 +34,7 @@ class SandboxConfig:
     roaming_webhook_secret: str = "whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="
     chaos: float = 0.0  # probability of a dropped, duplicated or delayed webhook
     seed: int | None = None
+    control: bool = True  # the /_control routes (BFF_SANDBOX_CONTROL)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
