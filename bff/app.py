@@ -79,6 +79,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ]
     if settings.providers == "sandbox" and not settings.sandbox_url:
         sandboxes = Sandboxes(sandbox_config(settings))
+        if not settings.sandbox_control_on():
+            log.info("sandbox control routes (/_sandbox/*/_control) not mounted: BFF_HOST "
+                     "%s, BFF_SANDBOX_CONTROL %s", settings.host, settings.sandbox_control)
         routes.append(Mount("/_sandbox", routes=sandboxes.mounts()))
 
     @contextlib.asynccontextmanager

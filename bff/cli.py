@@ -7,6 +7,7 @@ import socket
 import sys
 
 import uvicorn
+from pydantic import ValidationError
 
 from bff.settings import Settings
 
@@ -36,7 +37,11 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(export_sdl())
         return 0
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"bff: invalid settings: {_settings_errors(exc)}", file=sys.stderr)
+        return 2
     if args.command == "token":
         from bff.auth import DriverAuth
 
@@ -50,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         from bff.sandbox.server import create_sandbox_app, sandbox_config
 
-        config = sandbox_config(settings)
+        config = sandbox_config(settings, args.host)
         uvicorn.run(create_sandbox_app(config), host=args.host, port=args.port, log_config=None)
         return 0
     updates = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
@@ -65,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         return Supervisor(settings, n).run()
     _serve(settings, None)
     return 0
+
+
+def _settings_errors(exc: ValidationError) -> str:
+    """Each error with the variable it concerns; never the values (they may be secrets)."""
+    lines = []
+    for error in exc.errors():
+        msg = str(error["msg"]).removeprefix("Value error, ")
+        loc = "_".join(str(part) for part in error["loc"])
+        lines.append(f"BFF_{loc.upper()}: {msg}" if loc else msg)
+    return "; ".join(lines)
 
 
 def _serve(settings: Settings, sock: socket.socket | None) -> None:

@@ -7,9 +7,10 @@ a test fails when a setting has none or the README is not regenerated.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bff.domain.model import Provider
@@ -144,6 +145,13 @@ class Settings(BaseSettings):
         default=0.0,
         description="Probability that a sandbox webhook is dropped, duplicated or delayed "
         "(a third each), to see reconciliation and pollers at work.",
+    )
+    sandbox_control: bool | None = Field(
+        default=None,
+        description="The sandboxes' unauthenticated `/_sandbox/<provider>/_control` routes "
+        "(faults, stats, seeding, 3-D Secure completion), for tests and demos. Unset: "
+        "mounted only when `BFF_HOST` (`bff sandbox --host`) is a loopback address, so the "
+        "image (`0.0.0.0`) has none; `true` mounts them on any address, `false` never.",
     )
 
     plugsurfing_url: str | None = Field(
@@ -419,6 +427,31 @@ class Settings(BaseSettings):
         default=True, description="`GET /metrics`: Prometheus text format."
     )
 
+    @model_validator(mode="after")
+    def _live_needs_own_secrets(self) -> Settings:
+        """Live mode refuses the secrets anyone can read in this repository: the development
+        JWT secret (unless tokens are checked with ``jwt_jwks_url``) and, for each provider
+        in use, the sandbox's credentials and webhook secrets (a forged webhook or driver
+        token would otherwise pass)."""
+        if self.providers != "live":
+            return self
+        shipped = [name for name in _shipped_secrets(self)
+                   if getattr(self, name) == type(self).model_fields[name].default]
+        if shipped:
+            names = ", ".join(f"BFF_{name.upper()}" for name in shipped)
+            raise ValueError(
+                f"BFF_PROVIDERS=live with a shipped development/sandbox secret: {names}; "
+                "set each to your own value"
+            )
+        return self
+
+    def sandbox_control_on(self, host: str | None = None) -> bool:
+        """Whether the sandboxes mount their control routes when served on ``host``
+        (default: ``self.host``)."""
+        if self.sandbox_control is not None:
+            return self.sandbox_control
+        return _is_loopback(self.host if host is None else host)
+
     def provider_timeout(self, provider: str) -> float:
         """The time budget for one provider's part of a request."""
         value: float = getattr(self, f"{provider.lower()}_timeout_seconds", 10.0)
@@ -427,3 +460,27 @@ class Settings(BaseSettings):
     def own_url(self) -> str:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return (self.public_url or f"http://{host}:{self.port}").rstrip("/")
+
+
+def _shipped_secrets(settings: Settings) -> list[str]:
+    """The secret settings live mode uses, given the providers in use (a provider is in use
+    when enabled and given a URL)."""
+    names = [] if settings.jwt_jwks_url else ["jwt_secret"]
+    in_use = {p for p in settings.enabled_providers
+              if getattr(settings, f"{p.lower()}_url", None)}
+    if "PLUGSURFING" in in_use:
+        if settings.plugsurfing_api_key is None:
+            names.append("plugsurfing_client_secret")
+        names.append("plugsurfing_webhook_auth")
+    if "ROAMING" in in_use:
+        names += ["roaming_jwt_secret", "roaming_webhook_secret"]
+    return names
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a name other than localhost, or 0.0.0.0's empty spelling
+        return False

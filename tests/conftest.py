@@ -16,7 +16,9 @@ from tests.support import GraphQLClient, Server
 #: The run's own redis-server (see tests/redis_server.py); DB 15 for the servers, DB 13
 #: for the push-path tests, DB 14 for the chaos test.
 REDIS_URL = os.environ.get("BFF_TEST_REDIS_URL") or f"{run_redis_base()}/15"
-os.environ.setdefault("BFF_LIVE_TEST_REDIS_URL", f"{run_redis_base()}/13")
+#: Always the run's server (or BFF_TEST_REDIS_URL's): never a Redis named elsewhere, such
+#: as a machine's own on 6379, since these tests flush it.
+LIVE_REDIS_URL = f"{run_redis_base()}/13"
 
 FAST_ENV = {
     "BFF_REDIS_URL": REDIS_URL,

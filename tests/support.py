@@ -9,8 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -98,6 +98,7 @@ class Server:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
+        self.stop()  # not left running (and polling) after the run
         raise RuntimeError(f"server did not become ready: {self.log_path.read_text()[-3000:]}")
 
     def stop(self) -> None:
@@ -123,12 +124,24 @@ class GraphQLClient:
         self.token = token
         self.http = httpx.AsyncClient(base_url=server.url, timeout=30)
         self.ops = contract_operations()
+        self._rid: str | None = None
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
     def headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.token}"} if self.token else {}
+        auth = {"authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**auth, "x-request-id": self._rid} if self._rid else auth
+
+    @contextmanager
+    def request_id(self, rid: str) -> Iterator[str]:
+        """Requests within carry ``X-Request-ID: rid`` (the BFF forwards it to providers:
+        a sandbox counts the calls of that request alone, see :func:`upstream_calls`)."""
+        self._rid = rid
+        try:
+            yield rid
+        finally:
+            self._rid = None
 
     async def raw(self, query: str, variables: dict[str, Any] | None = None,
                   operation_name: str | None = None) -> httpx.Response:
@@ -198,3 +211,12 @@ async def subscribe(
             body["operationName"] = operation_name
         await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": body}))
         yield WsSubscription(ws)
+
+
+async def upstream_calls(server: Server, provider: str, rid: str) -> dict[str, int]:
+    """The calls a sandbox got carrying request id ``rid``, by route, and ``total``."""
+    async with httpx.AsyncClient(base_url=f"{server.url}/_sandbox/{provider}") as http:
+        r = await http.get(f"/_control/stats/requests/{rid}")
+        r.raise_for_status()
+        calls: dict[str, int] = r.json()
+        return calls

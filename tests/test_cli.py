@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 import httpx
 import jwt
+import pytest
+from pydantic import ValidationError
 
 from bff.settings import Settings
 from tests.conftest import FAST_ENV
@@ -58,6 +60,57 @@ async def test_the_server_accepts_it(server: Server) -> None:
 def test_unknown_command_is_a_usage_error() -> None:
     out = subprocess.run([sys.executable, "-m", "bff", "nope"], capture_output=True, cwd=ROOT)
     assert out.returncode == 2 and b"usage" in out.stderr
+
+
+# -- live mode refuses the shipped secrets ------------------------------------------------
+
+LIVE_URLS = {"BFF_PROVIDERS": "live", "BFF_PLUGSURFING_URL": "http://127.0.0.1:9/ps",
+             "BFF_PLUGCHOICE_URL": "http://127.0.0.1:9/pc", "BFF_ROAMING_URL": "http://127.0.0.1:9/r"}
+OWN_SECRETS = {
+    "BFF_JWT_SECRET": "own-jwt-secret-0123456789abcdef0123456789",
+    "BFF_PLUGSURFING_CLIENT_SECRET": "own-client-secret",
+    "BFF_PLUGSURFING_WEBHOOK_AUTH": "own-webhook-auth",
+    "BFF_ROAMING_JWT_SECRET": "own-roaming-jwt-secret-0123456789",
+    "BFF_ROAMING_WEBHOOK_SECRET": "whsec_" + base64.b64encode(b"own-roaming-secret").decode(),
+}
+
+
+def _serve_live(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BFF_")}
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "bff", "serve", "--port", str(free_port())],
+            env={**clean, **LIVE_URLS, "BFF_WORKERS": "1", **env}, capture_output=True,
+            text=True, cwd=ROOT, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("bff serve started (still running after 30 s) instead of refusing")
+
+
+@pytest.mark.parametrize("shipped", sorted(OWN_SECRETS))
+def test_live_mode_refuses_to_start_with_a_shipped_secret(shipped: str) -> None:
+    out = _serve_live({k: v for k, v in OWN_SECRETS.items() if k != shipped})
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.stderr.startswith("bff: invalid settings: BFF_PROVIDERS=live"), out.stderr
+    assert shipped in out.stderr and "Traceback" not in out.stderr
+    assert not [k for k in OWN_SECRETS if k != shipped and k in out.stderr], out.stderr
+    default = type(Settings()).model_fields[shipped.removeprefix("BFF_").lower()].default
+    assert default.get_secret_value() not in out.stderr  # named, never shown
+
+
+def test_live_mode_asks_only_for_the_secrets_it_uses() -> None:
+    # Tokens checked with the identity provider's keys; Plugsurfing by API key; no roaming.
+    Settings(providers="live", jwt_jwks_url="https://id.test/jwks", plugsurfing_url="https://ps.test",
+             plugsurfing_api_key="key", plugsurfing_webhook_auth="own", plugchoice_url="https://pc.test")
+    with pytest.raises(ValidationError, match="BFF_PLUGSURFING_WEBHOOK_AUTH"):
+        Settings(providers="live", jwt_jwks_url="https://id.test/jwks",
+                 plugsurfing_url="https://ps.test", plugsurfing_api_key="key")
+    Settings(providers="sandbox")  # the sandbox's own secrets are its defaults
+
+
+def test_other_bad_settings_are_named_without_a_traceback() -> None:
+    out = _serve_live({"BFF_PROVIDERS": "sandbox", "BFF_WORKERS": "many"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("bff: invalid settings: BFF_WORKERS: "), out.stderr
 
 
 # -- bff sandbox ---------------------------------------------------------------------------

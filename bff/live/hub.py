@@ -299,6 +299,10 @@ class LiveHub:
         entry = registry.entry(provider)
         if entry.webhooks is None:
             raise WebhookRejected(404, "this provider sends no webhooks")
+        if provider not in self.adapters:
+            # Not in use here: its secret may be the shipped default (only the ones in
+            # use must be set in live mode), so its webhooks are not read at all.
+            raise WebhookRejected(404, "this provider is not in use")
         self._check_size(body)
         event = entry.webhooks(headers, body, self.settings, _now())
         if isinstance(event, RefetchSession):

@@ -8,7 +8,7 @@ import json
 import logging
 import math
 import random
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +34,7 @@ class SandboxConfig:
     roaming_webhook_secret: str = "whsec_c2FuZGJveC1yb2FtaW5nLXNlY3JldA=="
     chaos: float = 0.0  # probability of a dropped, duplicated or delayed webhook
     seed: int | None = None
+    control: bool = True  # the /_control routes (BFF_SANDBOX_CONTROL)
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -90,11 +91,32 @@ class SandboxClock:
         return sim_seconds / self.speed
 
 
+#: Request ids whose calls are counted one by one (the oldest are forgotten).
+REQUEST_IDS_KEPT = 10_000
+
+
 @dataclass
 class Faults:
     down: bool = False
     latency_ms: int = 0
     stats: Counter[str] = field(default_factory=Counter)
+    #: The same counts per ``X-Request-ID`` the BFF forwarded (the newest ids only), so a
+    #: test counts the calls its own request caused, whatever else runs.
+    by_request: OrderedDict[str, Counter[str]] = field(default_factory=OrderedDict)
+
+    def count(self, route: str, request_id: str | None) -> None:
+        self.stats[route] += 1
+        self.stats["total"] += 1
+        if request_id is None:
+            return
+        self.stats["x-request-id"] += 1  # the BFF forwards its request ids
+        mine = self.by_request.get(request_id)
+        if mine is None:
+            mine = self.by_request[request_id] = Counter()
+            if len(self.by_request) > REQUEST_IDS_KEPT:
+                self.by_request.popitem(last=False)
+        mine[route] += 1
+        mine["total"] += 1
 
 
 class FaultMiddleware:
@@ -112,11 +134,9 @@ class FaultMiddleware:
         if scope["type"] != "http" or "/_control" in scope["path"]:
             await self.app(scope, receive, send)
             return
-        route = _route_name(scope)
-        self.faults.stats[route] += 1
-        self.faults.stats["total"] += 1
-        if any(k.lower() == b"x-request-id" for k, _ in scope.get("headers") or ()):
-            self.faults.stats["x-request-id"] += 1  # the BFF forwards its request ids
+        rid = next((v.decode("latin-1") for k, v in scope.get("headers") or ()
+                    if k.lower() == b"x-request-id"), None)
+        self.faults.count(_route_name(scope), rid)
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
         if self.faults.down:
@@ -137,14 +157,19 @@ def _route_name(scope: Scope) -> str:
 
 
 def control_routes(faults: Faults, reset: Callable[[], None]) -> list[Route]:
-    """``GET /_control/stats``, ``POST /_control/stats/reset``, ``POST /_control/faults``,
-    ``POST /_control/reset`` (all sessions and counters)."""
+    """``GET /_control/stats``, ``GET /_control/stats/requests/{request_id}`` (the calls
+    that carried that ``X-Request-ID``), ``POST /_control/stats/reset``,
+    ``POST /_control/faults``, ``POST /_control/reset`` (all sessions and counters)."""
 
     async def stats(_: Request) -> Response:
         return JSONResponse(dict(faults.stats))
 
+    async def request_stats(request: Request) -> Response:
+        return JSONResponse(dict(faults.by_request.get(request.path_params["rid"], {})))
+
     async def reset_stats(_: Request) -> Response:
         faults.stats.clear()
+        faults.by_request.clear()
         return JSONResponse({"ok": True})
 
     async def set_faults(request: Request) -> Response:
@@ -156,11 +181,13 @@ def control_routes(faults: Faults, reset: Callable[[], None]) -> list[Route]:
     async def reset_all(_: Request) -> Response:
         reset()
         faults.stats.clear()
+        faults.by_request.clear()
         faults.down, faults.latency_ms = False, 0
         return JSONResponse({"ok": True})
 
     return [
         Route("/_control/stats", stats, methods=["GET"]),
+        Route("/_control/stats/requests/{rid}", request_stats, methods=["GET"]),
         Route("/_control/stats/reset", reset_stats, methods=["POST"]),
         Route("/_control/faults", set_faults, methods=["POST"]),
         Route("/_control/reset", reset_all, methods=["POST"]),

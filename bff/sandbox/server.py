@@ -16,10 +16,11 @@ from bff.sandbox.roaming import RoamingSandbox
 from bff.settings import Settings
 
 
-def sandbox_config(settings: Settings) -> SandboxConfig:
+def sandbox_config(settings: Settings, host: str | None = None) -> SandboxConfig:
     """The sandboxes' config from the BFF's settings: the credentials and webhook secrets
     the BFF expects, and where its webhooks go. One function for the in-process sandbox
-    and ``bff sandbox``, so a standalone sandbox shared by replicas signs what they check."""
+    and ``bff sandbox``, so a standalone sandbox shared by replicas signs what they check.
+    ``host``: where it listens, if not ``settings.host`` (its control routes depend on it)."""
     api_key = settings.plugsurfing_api_key
     return SandboxConfig(
         speed=settings.sandbox_speed,
@@ -31,6 +32,7 @@ def sandbox_config(settings: Settings) -> SandboxConfig:
         roaming_jwt_secret=settings.roaming_jwt_secret.get_secret_value(),
         roaming_webhook_secret=settings.roaming_webhook_secret.get_secret_value(),
         chaos=settings.sandbox_chaos,
+        control=settings.sandbox_control_on(host),
     )
 
 

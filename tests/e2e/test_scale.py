@@ -17,6 +17,7 @@ from bff.domain.model import Provider
 from bff.store import keys
 from tests.conftest import FAST_ENV, REDIS_URL
 from tests.e2e.flows import WARSAW, connector, start, wait_status
+from tests.observability.scrape import scrape, value
 from tests.support import GraphQLClient, Server, wait_for
 
 
@@ -87,6 +88,10 @@ async def test_redis_connections_constant_from_1_to_1000_subscribers(
 ) -> None:
     client, sid = live_session
     query = client.ops["LiveSession"]
+    node = (await client.data("SessionDetail", id=sid))["node"]
+    channel = keys.session_channel(keys.session_key(Provider.PLUGSURFING,
+                                                    node["providerSessionId"]))
+    before = await live_subscriptions(client)
     first = await open_subscriber(lone_server, client.token or "", query, sid)
     with_one = await redis_connections(lone_server)
     sockets = [first]
@@ -101,6 +106,9 @@ async def test_redis_connections_constant_from_1_to_1000_subscribers(
     # The pool opens lazily up to its size (2) beside the one pub/sub connection: the
     # ceiling is 3 however many subscribers there are.
     assert with_one <= 3 and with_many <= 3
+    # One feed for them all: one subscription of the server's pub/sub connection.
+    assert await live_subscriptions(client) == before + len(sockets)
+    assert await channel_subscribers(channel) == 1
     for ws in sockets:
         abort(ws)
 
@@ -110,6 +118,27 @@ async def test_redis_connections_constant_from_1_to_1000_subscribers(
 
     after = await wait_for(back, 30, 0.2, "connections after abrupt disconnects")
     print(f"redis connections after 1000 abrupt disconnects: {after}")
+
+    # Every subscription ended, the feed closed and its Redis channel was let go.
+    async def released() -> bool:
+        return (await live_subscriptions(client) == before
+                and await channel_subscribers(channel) == 0)
+
+    await wait_for(released, 30, 0.2, "subscriptions, the feed and its channel released")
+
+
+async def live_subscriptions(client: GraphQLClient) -> float:
+    """The server's gauge of running subscriptions (this module's server: only ours)."""
+    return value(await scrape(client), "bff_graphql_subscriptions_active")
+
+
+async def channel_subscribers(channel: str) -> int:
+    r = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        [(_, n)] = await r.pubsub_numsub(channel)
+    finally:
+        await r.aclose()
+    return int(n)
 
 
 async def test_a_subscriber_that_stops_reading_does_not_grow_memory(

@@ -109,8 +109,10 @@ async def test_cross_driver_attempts_all_fail(
         made = await sandbox(server, "plugsurfing", "/_control/seed",
                              {"userId": driver, "count": 1})
         unseen = [ids.encode(ids.SESSION, Provider.PLUGSURFING, made["sessionIds"][0])]
+        key = f"victim-key-{uuid.uuid4().hex[:8]}"
+        victim_connector = await connector(client, WARSAW, skip=12)
         live = [
-            (await start(client, await connector(client, WARSAW, skip=12)))["session"]["id"],
+            (await start(client, victim_connector, idempotencyKey=key))["session"]["id"],
             await start_roaming(client),
         ]
         pay = await start(client, await connector(client, UTRECHT, skip=3),
@@ -128,15 +130,21 @@ async def test_cross_driver_attempts_all_fail(
         mine = await intruder.data("SessionHistory", first=100)
         leaked = {e["node"]["id"] for e in mine["viewer"]["sessions"]["edges"]} & set(victims)
         attempts.check("SessionHistory", not leaked)
-        # The victim's idempotency key does not fetch the victim's session.
-        idem = await intruder.data("StartSession", input={
-            "connectorId": await connector(intruder, WARSAW, remote=False),
-            "idempotencyKey": "victim-key"})
-        await client.data("StartSession", input={
-            "connectorId": await connector(client, WARSAW, remote=False),
-            "idempotencyKey": "victim-key"})
-        attempts.check("StartSession idempotencyKey",
-                       idem["startSession"]["__typename"] == "ChargerNotRemoteCapable")
+        # The victim's idempotency key, stored with the victim's started session (a retry
+        # of the victim's gets that session back), does not fetch it for the intruder: the
+        # intruder's start with it is a start of their own.
+        again = (await client.data("StartSession", input={
+            "connectorId": victim_connector, "idempotencyKey": key}))["startSession"]
+        assert again["__typename"] == "StartSessionSuccess", again
+        assert again["session"]["id"] == live[0], "the key was not stored: no real attempt"
+        # (A key shared between drivers would answer NotFound here, the victim's session
+        # being another driver's: a tell that the key is in use.)
+        idem = await start(intruder, await connector(intruder, WARSAW, skip=13),
+                           idempotencyKey=key)
+        attempts.check("StartSession idempotencyKey", idem["__typename"] == "StartSessionSuccess"
+                       and idem["session"]["id"] not in victims)
+        if idem["__typename"] == "StartSessionSuccess":
+            await intruder.data("StopSession", id=idem["session"]["id"])
 
         # The victim's sessions change; the victim's own state is untouched by it all.
         for sid in live[:2]:

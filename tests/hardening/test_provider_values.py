@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 from starlette.applications import Starlette
@@ -19,6 +20,7 @@ from bff.domain.model import ChargingSession, Provider
 from bff.live.snapshots import SnapshotStore
 from bff.providers.plugchoice.adapter import TOKEN_KEY
 from bff.providers.plugchoice.mappers import session_id_for_token
+from bff.settings import Settings
 from bff.store.records import SessionRecord, SessionRecords
 from tests.conftest import FAST_ENV
 from tests.figures import Figures
@@ -69,6 +71,7 @@ async def test_a_poll_of_absurd_values_writes_nothing_and_keeps_polling(
     own.start()
     rds = aioredis.Redis.from_url(own.url)
     server = Server({**FAST_ENV, "BFF_REDIS_URL": own.url, "BFF_PROVIDERS": "live",
+                     "BFF_JWT_SECRET": "test-provider-values-jwt-secret-0123456789",
                      "BFF_PLUGCHOICE_URL": url, "BFF_POLL_INTERVAL_SECONDS": "0.2",
                      "BFF_POLL_BUDGETS": '{"PLUGCHOICE": 6000}'})
     try:
@@ -89,6 +92,13 @@ async def test_a_poll_of_absurd_values_writes_nothing_and_keeps_polling(
         assert await energy() == 1500, "the snapshot kept the last good state"
         provider.body = answer("2.250", 79)
         await wait_for(lambda: _is(energy, 2250), 20, 0.05, "a good poll after the absurd ones")
+        # Plugsurfing is not in use here, so its shipped webhook secret was allowed: its
+        # webhooks must not be read at all (a forged one would carry that secret).
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            forged = await http.post("/webhooks/plugsurfing", content=b"{}", headers={
+                "Authorization": Settings().plugsurfing_webhook_auth.get_secret_value(),
+                "Content-Type": "application/json"})
+        assert forged.status_code == 404, forged.text
     finally:
         server.stop()
         await rds.aclose()

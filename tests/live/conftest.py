@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
 
-LIVE_REDIS_URL = os.environ.get("BFF_LIVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+from tests.conftest import LIVE_REDIS_URL
+
+__all__ = ["LIVE_REDIS_URL"]
 
 
 @pytest.fixture

@@ -42,7 +42,8 @@ async def hub(rds: Redis, adapter: FakeAdapter) -> AsyncIterator[LiveHub]:
         webhook_max_bytes=2048,
         poll_interval_seconds=60,
     )
-    h = LiveHub(settings, rds, SessionRecords(rds), {Provider.PLUGSURFING: adapter})
+    h = LiveHub(settings, rds, SessionRecords(rds),
+                {Provider.PLUGSURFING: adapter, Provider.ROAMING: FakeAdapter(Provider.ROAMING)})
     await h.start()
     await h.redis_loss.check()  # the epoch marker is written before the test counts keys
     yield h
@@ -216,7 +217,8 @@ async def test_roaming_rejections(http: httpx.AsyncClient, hub: LiveHub, case: s
 async def test_redis_down_answers_503(rds: Redis) -> None:
     dead = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
     settings = Settings(redis_url=LIVE_REDIS_URL, roaming_webhook_secret=SECRET)
-    hub = LiveHub(settings, dead, SessionRecords(dead), {})  # never started: no broker needed
+    # Never started: no broker needed.
+    hub = LiveHub(settings, dead, SessionRecords(dead), {Provider.ROAMING: FakeAdapter(Provider.ROAMING)})
     app = Starlette(routes=webhook_routes(lambda request: hub))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bff") as c:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 
+from tests.conftest import FAST_ENV
 from tests.e2e.flows import UTRECHT, WARSAW, connector, start
 from tests.figures import Figures
 from tests.hardening.support import ws_message, ws_open
@@ -71,12 +74,28 @@ async def test_upstream_errors_are_counted_per_provider(client: GraphQLClient) -
     assert moved("bff_graphql_errors_total", code="PROVIDER_UNAVAILABLE") >= 1
 
 
-async def test_live_subscriptions_and_deliveries(client: GraphQLClient, server: Server) -> None:
+@pytest.fixture
+async def own() -> AsyncIterator[tuple[Server, GraphQLClient]]:
+    """A server of this test's alone: its gauges move only with what the test does (on the
+    shared server, other tests' sockets still closing moved them too)."""
+    srv = Server(FAST_ENV)
+    srv.start()
+    c = GraphQLClient(srv, srv.token(f"metrics-{uuid.uuid4().hex[:8]}"))
+    try:
+        yield srv, c
+    finally:
+        await c.aclose()
+        srv.stop()
+
+
+async def test_live_subscriptions_and_deliveries(own: tuple[Server, GraphQLClient]) -> None:
+    server, client = own
     started = await start(client, await connector(client, WARSAW))
     assert started["__typename"] == "StartSessionSuccess", started
     session_id = started["session"]["id"]
     live = {"operation": "LiveSession"}
     before = await scrape(client)
+    assert value(before, "bff_graphql_subscriptions_active") == 0, "a server of our own"
 
     def active(samples: Samples) -> float:
         return value(samples, "bff_graphql_subscriptions_active", **live)

@@ -93,7 +93,8 @@ def test_sandbox_and_live_urls() -> None:
     sandbox = Settings(providers="sandbox", sandbox_url="http://sb.test/")
     assert registry.provider_urls(sandbox) == {
         p: f"http://sb.test/{p.value.lower()}" for p in Provider}
-    live = Settings(providers="live", plugchoice_url="https://pc.test", roaming_url=None)
+    live = Settings(providers="live", plugchoice_url="https://pc.test", roaming_url=None,
+                    jwt_jwks_url="https://id.test/jwks")
     assert registry.provider_urls(live) == {Provider.PLUGCHOICE: "https://pc.test"}
 
 

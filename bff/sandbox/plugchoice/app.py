@@ -37,11 +37,10 @@ class PlugchoiceSandbox:
         self.api.reset()
 
     def app(self) -> ASGIApp:
-        routes = [
-            *self.api.routes(),
-            *control_routes(self.faults, self.reset),
-            *sandbox_control_routes(self.world),
-        ]
+        routes = [*self.api.routes()]
+        if self.config.control:
+            routes += [*control_routes(self.faults, self.reset),
+                       *sandbox_control_routes(self.world)]
         inner = Starlette(routes=routes)
         return WithRouter(FaultMiddleware(inner, self.faults), inner)
 

@@ -46,9 +46,10 @@ class PlugsurfingSandbox:
             Route(TOKEN_PATH, self.auth.token, methods=["POST"]),
             Route("/receipts/{session_id}.pdf", self.receipts.file, methods=["GET"]),
             *drive_routes(self.sim, self.auth, self.receipts),
-            *plugsurfing_control_routes(self.sim, self.auth),
-            *control_routes(self.faults, self.reset),
         ]
+        if self.config.control:
+            routes += [*plugsurfing_control_routes(self.sim, self.auth),
+                       *control_routes(self.faults, self.reset)]
         # As Starlette middleware, FaultMiddleware sees this app's routes and counts
         # requests by path template ("GET /drive/v1/evses").
         return Starlette(

@@ -61,7 +61,7 @@ class RoamingSandbox:
             *control_routes(self.faults, self.reset),
             Route("/_control/seed", routes.control_seed, methods=["POST"]),
             Route("/_control/sessions/{session_id}", routes.control_session, methods=["GET"]),
-        ]
+        ] if self.config.control else []
         return Starlette(
             routes=[*routes.api_routes(), *control],
             # Inside Starlette, so the fault middleware sees route templates for its stats.
