@@ -31,6 +31,7 @@ from bff.live.pollers import Poller
 from bff.live.redis_loss import RedisLossWatch
 from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
+from bff.observability.tracing import Tracing
 from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
@@ -56,12 +57,17 @@ class LiveHub:
         broker: Broker | None = None,
         store: SnapshotStore | None = None,
         redis_url: str | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        """``tracing`` (None: off): published updates carry the publisher's span, and
+        each poll is a span."""
         self.settings = settings
         self.redis = redis
         self.records = records
         self.adapters = adapters
-        self.store = store or SnapshotStore(redis)
+        self.store = store or SnapshotStore(
+            redis, trace=tracing.traceparent if tracing is not None else None
+        )
         self.broker: Broker = broker or RedisBroker(
             redis,
             redis_url or settings.redis_url or "",
@@ -70,7 +76,9 @@ class LiveHub:
             backoff_max=settings.redis_reconnect_max_seconds,
             client_name=f"bff-pubsub:{os.getpid()}",
         )
-        self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
+        self.poller = Poller(
+            settings, redis, self.store, self.refresh, set(adapters), tracing=tracing
+        )
         copy = LiveCopy(
             redis, records, self.store, adapters, keep_records=settings.redis_keep_live_records
         )

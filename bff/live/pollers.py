@@ -32,6 +32,7 @@ from bff.domain.model import ChargingSession, Provider
 from bff.domain.reconcile import FINAL
 from bff.errors import ProviderError, ProviderNotFound
 from bff.live.snapshots import SnapshotStore
+from bff.observability.tracing import Tracing
 from bff.providers import registry
 from bff.settings import Settings
 from bff.store import keys
@@ -81,8 +82,10 @@ class Poller:
         budgets: Mapping[Provider, int] | None = None,
         give_up_seconds: float = 12 * 3600,
         concurrency: int = 8,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        self.tracing = tracing  # each poll a trace of its own
         self.redis = redis
         self.store = store
         self.refresh = refresh
@@ -155,7 +158,12 @@ class Poller:
     async def _poll(self, provider: Provider, session_id: str) -> None:
         self._polling.add((provider, session_id))
         try:
-            await self._poll_one(provider, session_id)
+            if self.tracing is None:
+                await self._poll_one(provider, session_id)
+            else:
+                attributes = {"bff.provider": provider.value, "bff.session": session_id}
+                with self.tracing.span("bff.poll", attributes):
+                    await self._poll_one(provider, session_id)
         finally:
             self._polling.discard((provider, session_id))
 
