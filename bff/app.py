@@ -24,8 +24,10 @@ from bff.graphql.transport import GraphQLEndpoint
 from bff.live.loss_metrics import LossMetrics
 from bff.live.poll_metrics import PollMetrics
 from bff.live.routes import webhook_routes
+from bff.logs import redact
 from bff.observability.http import WebhookMetricsMiddleware, metrics_route
 from bff.observability.metrics import Metrics
+from bff.observability.tracing import Tracing, open_tracing
 from bff.resources import Resources, open_resources
 from bff.sandbox.server import Sandboxes, sandbox_config
 from bff.seams.starlette import with_graphql_shortcut
@@ -66,7 +68,9 @@ async def readyz(request: Request) -> Response:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     metrics = Metrics()
-    graphql = GraphQLEndpoint(settings, metrics)
+    # None unless the OTEL_* variables turn traces on (README: Traces).
+    tracing = open_tracing(settings, redact)
+    graphql = GraphQLEndpoint(settings, metrics, tracing)
     sandboxes: Sandboxes | None = None
     routes: list[BaseRoute] = [
         *graphql.routes(),
@@ -86,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_resources(settings, metrics) as resources:
+        async with open_resources(settings, metrics, tracing) as resources:
             app.state.resources = resources
             metrics.count_redis_reconnects(lambda: getattr(resources.hub.broker, "reconnects", 0))
             metrics.registry.register(LossMetrics(resources.hub.redis_loss))
@@ -101,9 +105,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await graphql.close()
                 if sandboxes:
                     await sandboxes.aclose()
+        if tracing is not None:
+            tracing.shutdown()  # the last spans out
 
     middleware = [
         Middleware(RequestIdMiddleware),  # outermost: every log line of a request has its id
+        *([Middleware(tracing.asgi)] if tracing is not None else []),  # spans with that id
         Middleware(WebhookMetricsMiddleware, metrics=metrics),
     ]
     if settings.allowed_origins:
@@ -112,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.graphql = graphql
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.tracing = tracing
     return app
 
 
@@ -124,6 +132,9 @@ def serving_app(settings: Settings) -> ASGIApp:
     http: ASGIApp = graphql.http_asgi
     if settings.allowed_origins:
         http = CORSMiddleware(http, **_cors(settings))
+    tracing: Tracing | None = app.state.tracing
+    if tracing is not None:
+        http = tracing.asgi(http)
     shortcut = with_graphql_shortcut(app, graphql.path, socket, RequestIdMiddleware(http))
     return tuned_after_startup(shortcut)
 

@@ -21,6 +21,7 @@ from bff.auth import DriverAuth
 from bff.domain.model import Provider
 from bff.live.hub import LiveHub
 from bff.observability.metrics import Metrics
+from bff.observability.tracing import Tracing
 from bff.observability.upstream import observe_client
 from bff.providers.base import ProviderAdapter
 from bff.providers.charger_cache import ChargerCache
@@ -84,10 +85,12 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
 
 @asynccontextmanager
 async def open_resources(
-    settings: Settings, metrics: Metrics | None = None
+    settings: Settings, metrics: Metrics | None = None, tracing: Tracing | None = None
 ) -> AsyncIterator[Resources]:
     async with AsyncExitStack() as stack:
         redis, redis_url = await stack.enter_async_context(open_redis(settings))
+        if tracing is not None:
+            tracing.instrument_redis(redis)
         adapters: dict[Provider, ProviderAdapter] = {}
         enabled = {p.upper() for p in settings.enabled_providers}
         for provider, url in provider_urls(settings).items():
@@ -96,10 +99,12 @@ async def open_resources(
             adapter, client = build_adapter(provider, url, settings)
             # Request ids to the provider; latency and errors to ``metrics``.
             observe_client(client, provider.value, metrics)
+            if tracing is not None:
+                tracing.instrument_client(client, provider.value)
             stack.push_async_callback(_close_client, client)
             adapters[provider] = adapter
         records = SessionRecords(redis)
-        hub = LiveHub(settings, redis, records, adapters, redis_url=redis_url)
+        hub = LiveHub(settings, redis, records, adapters, redis_url=redis_url, tracing=tracing)
         await hub.start()
         stack.push_async_callback(hub.aclose)
         auth = DriverAuth.from_settings(settings)

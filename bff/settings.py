@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bff.domain.model import Provider
@@ -426,6 +426,67 @@ class Settings(BaseSettings):
     metrics_enabled: bool = Field(
         default=True, description="`GET /metrics`: Prometheus text format."
     )
+    # Traces: OpenTelemetry's own variables, read here only to decide whether tracing is
+    # on (bff/observability/tracing.py); the SDK reads the rest of OTEL_* itself.
+    otel_traces_exporter: str | None = Field(
+        default=None,
+        validation_alias="OTEL_TRACES_EXPORTER",
+        description="Traces on: `otlp` (OTLP over HTTP, protobuf) and/or `console`, comma "
+        "separated; `none` keeps them off. Unset: on with `otlp` when an OTLP endpoint is "
+        "set, else off (nothing instrumented, nothing imported). README: Traces.",
+    )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_ENDPOINT",
+        description="The collector's OTLP/HTTP base URL (e.g. `http://otel-collector:4318`; "
+        "traces go to `<url>/v1/traces`); setting it turns traces on.",
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        description="The full URL traces are posted to, over `OTEL_EXPORTER_OTLP_ENDPOINT`; "
+        "setting it turns traces on.",
+    )
+    otel_exporter_otlp_protocol: Literal["http/protobuf"] | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_PROTOCOL",
+        description="Only `http/protobuf` is shipped (no gRPC stack): `grpc` stops the BFF "
+        "at start with a message saying so. `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` likewise.",
+    )
+    otel_exporter_otlp_traces_protocol: Literal["http/protobuf"] | None = Field(
+        default=None,
+        validation_alias="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        description="The traces' protocol, over `OTEL_EXPORTER_OTLP_PROTOCOL`.",
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False,
+        validation_alias="OTEL_SDK_DISABLED",
+        description="`true`: traces off whatever the other `OTEL_*` variables say.",
+    )
+    otel_service_name: str = Field(
+        default="bff",
+        validation_alias="OTEL_SERVICE_NAME",
+        description="`service.name` of every span (`OTEL_RESOURCE_ATTRIBUTES` adds others).",
+    )
+
+    @field_validator("otel_traces_exporter")
+    @classmethod
+    def _known_exporters(cls, value: str | None) -> str | None:
+        names = {n.strip() for n in (value or "").split(",") if n.strip()}
+        unknown = sorted(names - {"otlp", "console", "none"})
+        if unknown:
+            raise ValueError(f"unknown trace exporters {unknown}: otlp, console or none")
+        return value
+
+    def trace_exporters(self) -> tuple[str, ...]:
+        """The trace exporters asked for by the ``OTEL_*`` variables; empty: traces off."""
+        if self.otel_sdk_disabled:
+            return ()
+        names = [n.strip() for n in (self.otel_traces_exporter or "").split(",") if n.strip()]
+        if not names:
+            endpoint = self.otel_exporter_otlp_traces_endpoint or self.otel_exporter_otlp_endpoint
+            return ("otlp",) if endpoint else ()
+        return tuple(dict.fromkeys(n for n in names if n != "none"))
 
     @model_validator(mode="after")
     def _live_needs_own_secrets(self) -> Settings:

@@ -47,6 +47,7 @@ SECTIONS: dict[str, str] = {
     "max_body_bytes": "Limits and exposure",
     "persisted_queries": "Persisted queries",
     "metrics_enabled": "Observability",
+    "otel_traces_exporter": "Traces (OpenTelemetry's own variables)",
 }
 
 _BOUNDS = ((Ge, "ge", "≥"), (Gt, "gt", ">"), (Le, "le", "≤"), (Lt, "lt", "<"))

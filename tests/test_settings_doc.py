@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from bff.settings import Settings
-from bff.settings_doc import BEGIN, END, SECTIONS, main, section, undocumented
+from bff.settings_doc import BEGIN, END, SECTIONS, env_name, main, section, undocumented
 from tests.support import ROOT
 
 REGENERATE = "run .venv/bin/python -m bff.settings_doc --write"
@@ -22,8 +22,10 @@ def test_readme_settings_are_what_the_generator_writes() -> None:
     assert readme.count(BEGIN) == 1 and readme.count(END) == 1, f"README markers: {REGENERATE}"
     current = readme[readme.index(BEGIN) : readme.index(END) + len(END)]
     assert current == section(), f"README's settings differ from bff/settings.py: {REGENERATE}"
-    for name in Settings.model_fields:
-        assert f"| `BFF_{name.upper()}` |" in current
+    for name, field in Settings.model_fields.items():
+        assert f"| `{env_name(name, field)}` |" in current
+    # OpenTelemetry's own variables keep their standard names.
+    assert "| `OTEL_EXPORTER_OTLP_ENDPOINT` |" in current and "BFF_OTEL" not in current
 
 
 def test_section_headings_name_settings_that_exist() -> None:

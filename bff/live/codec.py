@@ -6,6 +6,7 @@ Money is ``{amount_minor, currency}``, energy integer Wh, datetimes ISO 8601 in 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -125,14 +126,16 @@ class EnvelopeModel(_Model):
     """A stored snapshot and a published message: the session plus its bookkeeping.
 
     A published message also carries the session's record as it was when the snapshot
-    was written (``record``, possibly null); a stored snapshot does not (the record has
-    its own key)."""
+    was written (``record``, possibly null), and, when traces are on, the W3C
+    ``traceparent`` of the span that wrote it (``trace``); a stored snapshot has neither
+    (the record has its own key)."""
 
     v: int
     driver_id: str | None = None
     changed_at: float  # our clock (epoch seconds) of the last material change
     session: SessionModel
     record: SessionRecord | None = None
+    trace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,8 @@ class Snapshot:
     #: (``carries_record``): a subscriber then needs no read of its own.
     record: SessionRecord | None = None
     carries_record: bool = False
+    #: The publisher's ``traceparent`` (traces on, from a message).
+    trace: str | None = None
 
 
 def to_model(s: ChargingSession) -> SessionModel:
@@ -249,21 +254,25 @@ def encode_snapshot(snap: Snapshot) -> str:
         changed_at=snap.changed_at,
         session=to_model(snap.session),
     )
-    return env.model_dump_json(exclude={"record"})  # see with_record
+    return env.model_dump_json(exclude={"record", "trace"})  # see with_record
 
 
-def with_record(payload: str, record_json: str | bytes | None) -> str:
+def with_record(payload: str, record_json: str | bytes | None, trace: str | None = None) -> str:
     """A published message: the encoded snapshot ``payload`` with the record's stored
-    JSON (or null) spliced in as it is, without decoding it."""
+    JSON (or null) spliced in as it is, without decoding it, and the ``traceparent``
+    (``-`` and hex digits only: nothing to escape) when there is one."""
     raw = record_json.decode() if isinstance(record_json, bytes) else record_json
-    return f'{payload[:-1]},"record":{raw or "null"}}}'
+    if trace is None:
+        return f'{payload[:-1]},"record":{raw or "null"}}}'
+    return f'{payload[:-1]},"record":{raw or "null"},"trace":{json.dumps(trace)}}}'
 
 
 def decode_snapshot(raw: str | bytes) -> Snapshot:
     env = EnvelopeModel.model_validate_json(raw)
     carried = "record" in env.model_fields_set
     return Snapshot(
-        from_model(env.session), env.v, env.driver_id, env.changed_at, env.record, carried
+        from_model(env.session), env.v, env.driver_id, env.changed_at, env.record, carried,
+        env.trace,
     )
 
 

@@ -32,6 +32,7 @@ from bff.live.redis_loss import RedisLossWatch
 from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
 from bff.live.watchers import Watchers
+from bff.observability.tracing import Tracing
 from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
@@ -94,12 +95,17 @@ class LiveHub:
         broker: Broker | None = None,
         store: SnapshotStore | None = None,
         redis_url: str | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
+        """``tracing`` (None: off): published updates carry the publisher's span, and
+        each poll is a span."""
         self.settings = settings
         self.redis = redis
         self.records = records
         self.adapters = adapters
-        self.store = store or SnapshotStore(redis)
+        self.store = store or SnapshotStore(
+            redis, trace=tracing.traceparent if tracing is not None else None
+        )
         self.broker: Broker = broker or RedisBroker(
             redis,
             redis_url or settings.redis_url or "",
@@ -110,7 +116,13 @@ class LiveHub:
         )
         self.watchers = Watchers(redis, settings.watch_expiry_seconds, clock=self.store.now)
         self.poller = Poller(
-            settings, redis, self.store, self.refresh, set(adapters), watchers=self.watchers
+            settings,
+            redis,
+            self.store,
+            self.refresh,
+            set(adapters),
+            watchers=self.watchers,
+            tracing=tracing,
         )
         copy = LiveCopy(
             redis, records, self.store, adapters, keep_records=settings.redis_keep_live_records

@@ -44,6 +44,7 @@ from bff.domain.reconcile import FINAL
 from bff.errors import ProviderError, ProviderNotFound
 from bff.live.snapshots import SnapshotStore
 from bff.live.watchers import Watchers
+from bff.observability.tracing import Tracing
 from bff.providers import registry
 from bff.settings import Settings
 from bff.store import keys
@@ -105,8 +106,10 @@ class Poller:
         watchers: Watchers | None = None,
         give_up_seconds: float = 12 * 3600,
         concurrency: int = 8,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
+        self.tracing = tracing  # each poll a trace of its own
         self.redis = redis
         self.store = store
         self.refresh = refresh
@@ -220,7 +223,12 @@ class Poller:
         self._polling.add((provider, session_id))
         self.polls[(provider, why)] += 1
         try:
-            await self._poll_one(provider, session_id, why)
+            if self.tracing is None:
+                await self._poll_one(provider, session_id, why)
+            else:
+                attributes = {"bff.provider": provider.value, "bff.session": session_id}
+                with self.tracing.span("bff.poll", attributes):
+                    await self._poll_one(provider, session_id, why)
         finally:
             self._polling.discard((provider, session_id))
 

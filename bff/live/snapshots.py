@@ -68,8 +68,12 @@ class SnapshotStore:
         live_ttl_seconds: int = keys.SNAPSHOT_LIVE_TTL,
         driver_index_seconds: int = keys.DRIVER_SNAPSHOTS_TTL,
         clock: Callable[[], float] = time.time,
+        trace: Callable[[], str | None] | None = None,
     ) -> None:
+        """``trace``: the current span's ``traceparent``, for each published message
+        (traces on; :mod:`bff.observability.tracing`)."""
         self.redis = redis
+        self._trace = trace
         self._final_ttl = final_ttl_seconds
         self._live_ttl = live_ttl_seconds
         self._index_seconds = driver_index_seconds
@@ -196,7 +200,12 @@ class SnapshotStore:
                         pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
                         pipe.expire(index, self._index_seconds)
                     if material:
-                        message = with_record(payload, record)
+                        trace = self._trace
+                        message = (
+                            with_record(payload, record)
+                            if trace is None
+                            else with_record(payload, record, trace())
+                        )
                         pipe.publish(keys.session_channel(skey), message)
                         if owner:
                             pipe.publish(keys.driver_channel(owner), message)

@@ -32,6 +32,8 @@ class LiveState:
     order: tuple[datetime, int]
     #: Our clock (epoch seconds) of the last material change.
     changed_at: float
+    #: The publisher's ``traceparent``, from a published message when traces are on.
+    trace: str | None = None
 
     @property
     def final(self) -> bool:
@@ -64,6 +66,7 @@ def _state(driver_id: str, snap: Snapshot, record: SessionRecord | None) -> Live
         f"{s.provider.value}:{s.id}",
         (s.observed_at, snap.version),
         snap.changed_at,
+        snap.trace,
     )
 
 

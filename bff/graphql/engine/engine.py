@@ -43,6 +43,7 @@ from bff.graphql.engine.persisted import PersistedQueries
 from bff.graphql.engine.query_plans import RootResolver
 from bff.graphql.engine.request import GraphQLRequest, Prepared
 from bff.observability.metrics import Metrics
+from bff.observability.tracing import Tracing
 from bff.seams.strawberry import graphql_schema
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,10 @@ class Engine:
         metrics: Metrics | None = None,
         persisted: PersistedQueries | None = None,
         roots: Mapping[str, RootResolver] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
-        """``roots``: root fields a compiled query may resolve without graphql-core."""
+        """``roots``: root fields a compiled query may resolve without graphql-core;
+        ``tracing``: a span per operation and per subscription event (None: off)."""
         self.schema = schema
         self.graphql: GraphQLSchema = graphql_schema(schema)
         self.limits = limits
@@ -101,7 +104,8 @@ class Engine:
             hide_suggestions=self.hide_suggestions,
         )
         self.counting = Counting(metrics)
-        self.execution = Execution(schema, self.hide_suggestions, self.counting, roots)
+        self.tracing = tracing
+        self.execution = Execution(schema, self.hide_suggestions, self.counting, roots, tracing)
         self.persisted = persisted
         self.feeds = Feeds()
 
@@ -155,6 +159,10 @@ class Engine:
     ) -> Answer:
         shaped = [shape(e) for e in errors]
         self.counting.refused(request.operation_name, kind.value if kind else "unknown", shaped)
+        if self.tracing is not None:
+            self.tracing.refused(
+                request.operation_name, kind.value if kind else "unknown", _codes(shaped)
+            )
         for error in shaped:
             told(str((error.extensions or {}).get("code")), error.message)
         return Answer({"data": None, "errors": formatted(shaped)}, status)
@@ -166,6 +174,16 @@ class Engine:
     ) -> Answer:
         """Run a query or mutation; ``failures`` (a mapping of provider -> error, read
         after the run) adds ``PROVIDER_UNAVAILABLE`` errors next to partial data."""
+        if self.tracing is not None:
+            with self.tracing.operation(prepared.name, prepared.kind.value) as span:
+                answer = await self._execute(prepared, context, failures, trusted)
+                span.errors(_codes(answer.errors))
+            return answer
+        return await self._execute(prepared, context, failures, trusted)
+
+    async def _execute(
+        self, prepared: Prepared, context: Any, failures: Any, trusted: bool
+    ) -> Answer:
         started = time.perf_counter()
         result = await self.execution.run(prepared, context)
         errors = [shape(e) for e in result.errors or ()]
@@ -189,11 +207,22 @@ class Engine:
         variables = json.dumps(prepared.variables or {}, sort_keys=True, separators=(",", ":"))
         key: FeedKey = (prepared.query, prepared.name, variables, who)
         self.counting.subscribed(prepared.name)
+        if self.tracing is not None:
+            self.tracing.subscribed(prepared.name)
         return self.feeds.join(key, lambda: self.execution.results(prepared, context))
 
     def leave(self, sink: Sink, prepared: Prepared) -> None:
         self.feeds.leave(sink)
         self.counting.unsubscribed(prepared.name)
+
+
+def _codes(errors: Sequence[GraphQLError] | Sequence[dict[str, Any]]) -> list[str]:
+    """The errors' ``extensions.code`` values (shaped errors or their JSON)."""
+    out = []
+    for error in errors:
+        extensions = error.get("extensions") if isinstance(error, dict) else error.extensions
+        out.append(str((extensions or {}).get("code") or "UNKNOWN"))
+    return out
 
 
 def _operation(document: Any, name: str | None) -> OperationDefinitionNode:

@@ -23,6 +23,7 @@ from bff.graphql.engine.marks import Marked, live_mark
 from bff.graphql.engine.plans import FALLBACK, Fragments, Plan, compile_subscription
 from bff.graphql.engine.query_plans import QueryPlan, RootResolver, compile_query
 from bff.graphql.engine.request import Prepared
+from bff.observability.tracing import Tracing
 from bff.seams.strawberry import graphql_schema
 
 #: Compiled plans kept, by document (documents are few; this bounds a flood of new ones).
@@ -58,8 +59,10 @@ class Execution:
         hide_suggestions: bool,
         counting: Counting,
         roots: Mapping[str, RootResolver] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.schema = schema
+        self.tracing = tracing
         self.graphql = graphql_schema(schema)
         self.hide_suggestions = hide_suggestions
         self.counting = counting
@@ -97,12 +100,24 @@ class Execution:
             return
         source = cast(AsyncIterator[Any], opened)
         plan = self.plan(prepared)
+        tracing = self.tracing
         order = 0
         try:
             async with aclosing(source):  # type: ignore[type-var]
                 async for event in source:
                     order += 1
                     marked = live_mark(event) or Marked("", (order,), time.time())
+                    if tracing is not None:
+                        # A child of the span that published the update (a webhook's,
+                        # a poll's, a mutation's), open until the feed has delivered it.
+                        span = tracing.event(prepared.name, marked.trace)
+                        try:
+                            with span:
+                                text = await self._render(prepared, context, event, plan)
+                            yield marked, text
+                        finally:
+                            span.end()
+                        continue
                     data = plan(event) if plan is not None else FALLBACK
                     if data is not FALLBACK:
                         yield marked, dumps({"data": data})
@@ -114,6 +129,16 @@ class Execution:
             yield None, self._failure([GraphQLError(exc.message, original_error=exc)])
         except Exception as exc:  # shaped and masked, as any resolver error
             yield None, self._failure([GraphQLError(str(exc), original_error=exc)])
+
+    async def _render(
+        self, prepared: Prepared, context: Any, event: Any, plan: Plan | None
+    ) -> str:
+        """One event's payload: its plan's, else graphql-core's (the loop above inlines
+        this when tracing is off)."""
+        data = plan(event) if plan is not None else FALLBACK
+        if data is not FALLBACK:
+            return dumps({"data": data})
+        return await self._event(prepared, context, event)
 
     async def _event(self, prepared: Prepared, context: Any, event: Any) -> str:
         """One event the plan does not cover, through graphql-core (its own executor:

@@ -25,6 +25,8 @@ class Marked:
     #: A subscriber that joins later skips this state if it changed before it joined
     #: (e.g. a session that ended before somebody opened their session list).
     news_only: bool = False
+    #: The W3C ``traceparent`` of the span that published this state, when traces are on.
+    trace: str | None = None
 
 
 def live_mark(value: Any) -> Marked | None:

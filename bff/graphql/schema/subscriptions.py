@@ -25,7 +25,9 @@ def _result(info: Info, state: LiveState, news_only: bool) -> ChargingSession:
     node = ChargingSession.of(
         state.owned, ctx.fresh_loaders(), ctx.resources.settings.start_timeout_seconds
     )
-    node.live_mark = Marked(state.key, state.order, state.changed_at, news_only and state.final)
+    node.live_mark = Marked(
+        state.key, state.order, state.changed_at, news_only and state.final, state.trace
+    )
     return node
 
 

@@ -17,6 +17,7 @@ from bff.graphql.transport.http import GraphQLHTTP
 from bff.graphql.transport.protocol import SocketSettings
 from bff.graphql.transport.ws import GraphQLSocket
 from bff.observability.metrics import Metrics
+from bff.observability.tracing import Tracing
 from bff.resources import Resources
 from bff.server.sockets import OpenSockets
 from bff.settings import Settings
@@ -28,7 +29,13 @@ __all__ = ["GraphQLEndpoint"]
 class GraphQLEndpoint:
     """``/graphql`` over HTTP and websocket, and the sockets it keeps open."""
 
-    def __init__(self, settings: Settings, metrics: Metrics | None, path: str = "/graphql") -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics | None,
+        tracing: Tracing | None = None,
+        path: str = "/graphql",
+    ) -> None:
         self.settings = settings
         self.path = path
         self.engine = Engine(
@@ -41,6 +48,7 @@ class GraphQLEndpoint:
             ),
             metrics,
             roots=ROOT_RESOLVERS,
+            tracing=tracing,
         )
         self.sockets = OpenSockets(settings.ws_ping_interval_seconds)
         self.http = GraphQLHTTP(
