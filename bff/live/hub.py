@@ -19,8 +19,6 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from redis.asyncio import Redis
-
 from bff.domain.model import ChargingSession, Provider, SessionRef, SessionStatus
 from bff.domain.reconcile import DriverAction
 from bff.errors import ProviderError, ProviderNotFound, WebhookRejected
@@ -35,6 +33,7 @@ from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
 from bff.store import keys
+from bff.store.client import AnyRedis
 from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
@@ -49,7 +48,7 @@ class LiveHub:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: AnyRedis,
         records: SessionRecords,
         adapters: Mapping[Provider, ProviderAdapter],
         *,

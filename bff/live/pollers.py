@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.domain.model import ChargingSession, Provider
@@ -35,6 +34,7 @@ from bff.live.snapshots import SnapshotStore
 from bff.providers import registry
 from bff.settings import Settings
 from bff.store import keys
+from bff.store.client import AnyRedis
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class Poller:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: AnyRedis,
         store: SnapshotStore,
         refresh: Refresh,
         providers: Iterable[Provider],
