@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.figures import figures, pytest_configure, pytest_terminal_summary  # noqa: F401
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import run_redis_base
 from tests.support import GraphQLClient, Server
 
@@ -76,3 +77,14 @@ async def anon(server: Server) -> AsyncIterator[GraphQLClient]:
     c = GraphQLClient(server, None)
     yield c
     await c.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """3 masters + 3 replicas on loopback ports, for the tests that run on a cluster."""
+    cluster = RedisCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()

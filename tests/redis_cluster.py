@@ -133,6 +133,21 @@ class RedisCluster:
                 return next(n for n in self.nodes if n.port == port)
         raise AssertionError(f"no node serves slot {slot}")
 
+    def move_slot(self, slot: int, source: ClusterNode, target: ClusterNode) -> None:
+        """Move one slot and its keys from ``source`` to ``target`` (as resharding does)."""
+        src, dst = source.client(), target.client()
+        src_id, dst_id = _node_id(src), _node_id(dst)
+        dst.execute_command("CLUSTER SETSLOT", slot, "IMPORTING", src_id)
+        src.execute_command("CLUSTER SETSLOT", slot, "MIGRATING", dst_id)
+        while True:
+            names = src.execute_command("CLUSTER GETKEYSINSLOT", slot, 100)
+            if not names:
+                break
+            src.execute_command("MIGRATE", "127.0.0.1", target.port, "", 0, 5000, "KEYS", *names)
+        for node in self.nodes:
+            if node.alive and node.client().execute_command("ROLE")[0] == b"master":
+                node.client().execute_command("CLUSTER SETSLOT", slot, "NODE", dst_id)
+
     def flushall(self) -> None:
         for port in {int(p[1]) for p in _masters_rows(next(n for n in self.nodes if n.alive))}:
             redis.Redis(port=port).flushall()
@@ -141,6 +156,11 @@ class RedisCluster:
         for node in self.nodes:
             node.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _node_id(client: redis.Redis) -> str:
+    raw = client.execute_command("CLUSTER MYID")
+    return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
 def _masters_rows(node: ClusterNode) -> list[list[object]]:

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bff.domain.model import ChargingSession, Provider, SessionRef, SessionStatus
 from bff.domain.reconcile import DriverAction
@@ -27,13 +28,14 @@ from bff.live.codec import Snapshot, message_key
 from bff.live.livecopy import LiveCopy
 from bff.live.pollers import Poller
 from bff.live.redis_loss import RedisLossWatch
+from bff.live.sharded import ClusterBroker
 from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
 from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
 from bff.store import keys
-from bff.store.client import AnyRedis
+from bff.store.client import AnyRedis, is_cluster
 from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
@@ -61,13 +63,8 @@ class LiveHub:
         self.records = records
         self.adapters = adapters
         self.store = store or SnapshotStore(redis)
-        self.broker: Broker = broker or RedisBroker(
-            redis,
-            redis_url or settings.redis_url or "",
-            key_of=message_key,
-            max_keys=SUBSCRIBER_MAX_KEYS,
-            backoff_max=settings.redis_reconnect_max_seconds,
-            client_name=f"bff-pubsub:{os.getpid()}",
+        self.broker: Broker = broker or _broker(
+            redis, redis_url or settings.redis_url or "", settings
         )
         self.poller = Poller(settings, redis, self.store, self.refresh, set(adapters))
         copy = LiveCopy(
@@ -187,6 +184,7 @@ class LiveHub:
         session_id: str,
     ) -> AsyncIterator[AsyncIterator[Snapshot]]:
         """The session's current snapshot (if any), then each newer one."""
+
         async def read() -> list[Snapshot]:
             found = await self.store.get_snapshots([(provider, session_id)])
             return [s for s in found if s is not None]
@@ -271,6 +269,19 @@ class LiveHub:
     def _check_size(self, body: bytes) -> None:
         if len(body) > self.settings.webhook_max_bytes:
             raise WebhookRejected(413, "webhook body too large")
+
+
+def _broker(redis: AnyRedis, url: str, settings: Settings) -> RedisBroker:
+    """The process's subscriber: one connection, or one per master on a cluster."""
+    options: dict[str, Any] = {
+        "key_of": message_key,
+        "max_keys": SUBSCRIBER_MAX_KEYS,
+        "backoff_max": settings.redis_reconnect_max_seconds,
+        "client_name": f"bff-pubsub:{os.getpid()}",
+    }
+    if is_cluster(redis):
+        return ClusterBroker(redis, url, **options)
+    return RedisBroker(redis, url, **options)
 
 
 def _now() -> datetime:

@@ -67,9 +67,8 @@ class LiveCopy:
                 pipe.zrange(keys.live_set(p), 0, -1)
             if not cluster:
                 pipe.get(keys.EPOCH)
-            *sets, marker = await pipe.execute()
-        if cluster:
-            marker = await self.redis.get(keys.EPOCH)
+            sets = await pipe.execute()
+        marker = await self.redis.get(keys.EPOCH) if cluster else sets.pop()
         live: dict[Key, None] = {}
         for p, ids in zip(self.providers, sets, strict=True):
             for sid in ids:
