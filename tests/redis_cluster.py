@@ -123,6 +123,43 @@ class RedisCluster:
 
         _wait(ok, deadline, "cluster_state:ok on every node")
 
+    def wait_failover(self, dead: ClusterNode, timeout: float = 30.0) -> None:
+        """Every live node maps all slots to live masters (``dead``'s replica promoted)."""
+        deadline = time.monotonic() + timeout
+        alive = [n for n in self.nodes if n.alive]
+
+        def moved() -> bool:
+            for node in alive:
+                served = _masters(node.client())
+                if any(port == dead.port for _, _, port in served):
+                    return False
+                if sum(end - start + 1 for start, end, _ in served) != 16384:
+                    return False
+            return True
+
+        _wait(moved, deadline, f"the replica of {dead.port} to be promoted")
+        self.wait_ok(deadline - time.monotonic())
+
+    def wait_replicas(self, timeout: float = 30.0) -> None:
+        """Every master has a replica in sync (its link up, its offset caught up)."""
+        deadline = time.monotonic() + timeout
+
+        def synced() -> bool:
+            for node in self.nodes:
+                if not node.alive:
+                    continue
+                info = node.client().info("replication")
+                if info["role"] == "master":
+                    if int(info.get("connected_slaves", 0)) < self.replicas:
+                        return False
+                    offset = int(info["master_repl_offset"])
+                    if any(int(v["offset"]) < offset
+                           for k, v in info.items() if k.startswith("slave")):  # fmt: skip
+                        return False
+            return True
+
+        _wait(synced, deadline, "every master's replica in sync")
+
     def master_of(self, key: str) -> ClusterNode:
         """The node serving ``key``'s slot now."""
         alive = next(n for n in self.nodes if n.alive)
