@@ -6,11 +6,13 @@ Nothing here is a module-level global: :func:`open_resources` builds everything 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -54,6 +56,32 @@ class Resources:
 #: blocking pool (past its bound a command fails instead of waiting), so the bound sits
 #: above what a busy process uses at once: per node, never per subscriber.
 CLUSTER_CONNECTIONS_PER_NODE = 64
+#: Plain commands in flight per pool-size unit on a cluster: they wait for a turn, as on
+#: one node they wait for a pooled connection (transactions are bounded by the snapshot
+#: store's locks, batched reads by their batching).
+CLUSTER_COMMANDS_PER_POOL_SLOT = 4
+
+
+class GatedRedisCluster(RedisCluster):
+    """redis-py's cluster client, with plain commands waiting for one of ``in_flight``
+    turns: a burst (a thousand subscribers opening at once) queues instead of opening a
+    connection each, so connections stay few per node."""
+
+    def __init__(self, *args: Any, in_flight: int = 8, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gate = asyncio.Semaphore(in_flight)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._gate:
+            return await super().execute_command(*args, **kwargs)
+
+    async def mget_nonatomic(self, keys: Any, *args: Any) -> list[Any]:  # type: ignore[override]
+        async with self._gate:  # a pipeline of one MGET per slot (never execute_command)
+            return await super().mget_nonatomic(keys, *args)
+
+    async def mset_nonatomic(self, mapping: Any) -> list[bool]:  # type: ignore[override]
+        async with self._gate:
+            return await super().mset_nonatomic(mapping)
 
 
 @asynccontextmanager
@@ -105,8 +133,9 @@ def _single_client(url: str, settings: Settings) -> Redis:
 def _cluster_client(url: str, settings: Settings) -> RedisCluster:
     # The client learns the other nodes and the slots from the one named, follows MOVED
     # and, when a node is lost, asks the others for the new map (a replica promoted).
-    return RedisCluster.from_url(
+    return GatedRedisCluster.from_url(
         url,
+        in_flight=settings.redis_pool_size * CLUSTER_COMMANDS_PER_POOL_SLOT,
         max_connections=max(settings.redis_pool_size, CLUSTER_CONNECTIONS_PER_NODE),
         socket_timeout=5,
         socket_connect_timeout=2,

@@ -80,7 +80,8 @@ class Settings(BaseSettings):
         description="`true`: `BFF_REDIS_URL` names any node of a Redis Cluster (7 or later); "
         "the BFF finds the others, sends each command to its slot's node and carries the "
         "live bus on sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`), one subscriber connection "
-        "per master. `BFF_REDIS_POOL_SIZE` is then per node (README: Past one Redis).",
+        "per master; plain commands then wait for one of 4 x `BFF_REDIS_POOL_SIZE` turns "
+        "(README: Past one Redis: Redis Cluster).",
     )
 
     # Driver auth: HS256 with ``jwt_secret`` (development) or, once ``jwt_jwks_url`` is

@@ -1,7 +1,8 @@
 """A Redis Cluster master dies under 200 live subscribers (issue 16).
 
 Its replica is promoted; every subscriber must then have the newest state within 5 s
-and no subscription may end: the BFF's subscriber connection to the dead master is
+of its write (written as soon as the cluster takes writes again) and no subscription
+may end: the BFF's subscriber connection to the dead master is
 lost, the broker reads the new slot map, subscribes on the promoted replica and has its
 listeners re-read their snapshots (RESYNC), which finds the state written meanwhile."""
 
@@ -92,26 +93,31 @@ async def test_a_master_dies_under_200_subscribers(own_cluster: RedisCluster) ->
         await asyncio.to_thread(own_cluster.wait_failover, victim, 30)
         promoted = time.monotonic()
         # The newest state, written as soon as the cluster takes writes again (the
-        # client follows the new map); the BFF may not be subscribed there yet.
-        for sid in sids:
-            for attempt in range(50):
+        # test's own client follows the new map first); the BFF may not be subscribed
+        # on the promoted replica yet.
+        writes: dict[int, float] = {}
+        for n, sid in enumerate(sids):
+            for attempt in range(100):
                 try:
                     await store.upsert(session(S.CHARGING, 5, id=sid, wh=2000), driver)
                     break
                 except Exception:
-                    if attempt == 49:
+                    if attempt == 99:
                         raise
                     await asyncio.sleep(0.1)
-        written = time.monotonic()
+            writes[n] = time.monotonic()
+        written = max(writes.values())
         with contextlib.suppress(AssertionError):
-            await wait_for(lambda: len(newest) == SUBSCRIBERS, promoted + 6 - time.monotonic())
+            await wait_for(lambda: len(newest) == SUBSCRIBERS, written + 6 - time.monotonic())
         latest = max(newest.values(), default=float("inf")) - promoted
-        print(f"\nfailover: promoted {promoted - killed:.2f} s after the kill; newest state "
-              f"written within {written - promoted:.2f} s; {len(newest)}/{SUBSCRIBERS} "
-              f"subscribers had it, the last {latest:.2f} s after the promotion; "
+        lag = max((newest[n] - writes[n] for n in newest), default=float("inf"))
+        print(f"\nfailover: promoted {promoted - killed:.2f} s after the kill; the newest "
+              f"states written {min(writes.values()) - promoted:.2f}-{written - promoted:.2f} "
+              f"s after it; {len(newest)}/{SUBSCRIBERS} subscribers had theirs, the last "
+              f"{latest:.2f} s after the promotion, at most {lag:.2f} s after its write; "
               f"ended: {len(ended)}")
         assert len(newest) == SUBSCRIBERS, f"{SUBSCRIBERS - len(newest)} without the newest"
-        assert latest <= 5.0
+        assert lag <= 5.0
         assert ended == [], ended[:5]
         for r in readers:
             r.cancel()
