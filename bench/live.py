@@ -72,9 +72,14 @@ class LiveSession:
         return session_from_status(data, data.updated_at, EVSE)
 
 
-async def create_sessions(redis_url: str, drivers: list[str]) -> list[LiveSession]:
-    """One live roaming session per driver, with its record and first snapshot."""
-    client = aioredis.Redis.from_url(redis_url)
+async def create_sessions(
+    redis_url: str, drivers: list[str], cluster: bool = False
+) -> list[LiveSession]:
+    """One live roaming session per driver, with its record and first snapshot (on a
+    Redis Cluster with ``cluster``: ``redis_url`` names any node)."""
+    client: aioredis.Redis | aioredis.RedisCluster = (
+        aioredis.RedisCluster.from_url(redis_url) if cluster else aioredis.Redis.from_url(redis_url)
+    )
     records, store = SessionRecords(client), SnapshotStore(client)
     sessions = [LiveSession(d, f"bench-{uuid.uuid4().hex[:12]}") for d in drivers]
     sem = asyncio.Semaphore(32)

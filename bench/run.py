@@ -1,4 +1,4 @@
-"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls} [--quick]``
+"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls,cluster} [--quick]``
 
 Runs the chosen benchmarks, each in its own fresh set of processes, prints a progress
 line per step on stderr and writes the results to ``BENCHMARKS.md`` (``--out``).
@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.config import Config
 from bench.report import Section, document, progress
 
-SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "polls"]
+SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "polls", "cluster"]
 #: Hand-written analysis (what changed, what limits) appended after the tables.
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 

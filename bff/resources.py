@@ -6,14 +6,17 @@ Nothing here is a module-level global: :func:`open_resources` builds everything 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
@@ -28,6 +31,7 @@ from bff.providers.charger_cache import ChargerCache
 from bff.providers.registry import build_adapter, provider_urls
 from bff.redis_embedded import EmbeddedRedis
 from bff.settings import Settings
+from bff.store.client import AnyRedis
 from bff.store.persisted import PersistedQueryTexts
 from bff.store.records import SessionRecords
 
@@ -37,7 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Resources:
     settings: Settings
-    redis: Redis
+    redis: AnyRedis
     records: SessionRecords
     adapters: dict[Provider, ProviderAdapter]
     hub: LiveHub
@@ -49,15 +53,65 @@ class Resources:
         return self.adapters.get(provider)
 
 
+#: Connections a cluster client may open to each node. redis-py's cluster client has no
+#: blocking pool (past its bound a command fails instead of waiting), so the bound sits
+#: above what a busy process uses at once: per node, never per subscriber.
+CLUSTER_CONNECTIONS_PER_NODE = 64
+#: Plain commands in flight per pool-size unit on a cluster: they wait for a turn, as on
+#: one node they wait for a pooled connection (transactions are bounded by the snapshot
+#: store's locks, batched reads by their batching).
+CLUSTER_COMMANDS_PER_POOL_SLOT = 4
+
+
+class GatedRedisCluster(RedisCluster):
+    """redis-py's cluster client, with plain commands waiting for one of ``in_flight``
+    turns: a burst (a thousand subscribers opening at once) queues instead of opening a
+    connection each, so connections stay few per node."""
+
+    def __init__(self, *args: Any, in_flight: int = 8, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gate = asyncio.Semaphore(in_flight)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self._gate:
+            return await super().execute_command(*args, **kwargs)
+
+    async def mget_nonatomic(self, keys: Any, *args: Any) -> list[Any]:  # type: ignore[override]
+        async with self._gate:  # a pipeline of one MGET per slot (never execute_command)
+            return await super().mget_nonatomic(keys, *args)
+
+    async def mset_nonatomic(self, mapping: Any) -> list[bool]:  # type: ignore[override]
+        async with self._gate:
+            return await super().mset_nonatomic(mapping)
+
+
 @asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
-    """The configured Redis, or an embedded redis-server when no URL is set, and its URL."""
+async def open_redis(settings: Settings) -> AsyncIterator[tuple[AnyRedis, str]]:
+    """The configured Redis (one node or a cluster), or an embedded redis-server when no
+    URL is set, and its URL."""
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
+    if settings.redis_cluster and not url:
+        raise ValueError("BFF_REDIS_CLUSTER=true needs BFF_REDIS_URL naming a cluster node")
     if not url:
         embedded = EmbeddedRedis(settings.redis_data_dir)
         await embedded.start()
         url = embedded.url
+    redis: AnyRedis
+    if settings.redis_cluster:
+        redis = _cluster_client(url, settings)
+        await redis.initialize()
+    else:
+        redis = _single_client(url, settings)
+    try:
+        yield redis, url
+    finally:
+        await redis.aclose()
+        if embedded:
+            await embedded.stop()
+
+
+def _single_client(url: str, settings: Settings) -> Redis:
     # A small blocking pool: commands wait for a free connection instead of opening more,
     # so a process holds pool size + 1 pub/sub connection whatever the load. Named per
     # process so operators (and tests) can count this process's connections.
@@ -74,13 +128,22 @@ async def open_redis(settings: Settings) -> AsyncIterator[tuple[Redis, str]]:
         # URL retries nothing by default).
         retry=Retry(ExponentialBackoff(cap=0.25, base=0.02), 2),
     )
-    redis = Redis(connection_pool=pool)
-    try:
-        yield redis, url
-    finally:
-        await redis.aclose()
-        if embedded:
-            await embedded.stop()
+    return Redis(connection_pool=pool)
+
+
+def _cluster_client(url: str, settings: Settings) -> RedisCluster:
+    # The client learns the other nodes and the slots from the one named, follows MOVED
+    # and, when a node is lost, asks the others for the new map (a replica promoted).
+    return GatedRedisCluster.from_url(
+        url,
+        in_flight=settings.redis_pool_size * CLUSTER_COMMANDS_PER_POOL_SLOT,
+        max_connections=max(settings.redis_pool_size, CLUSTER_CONNECTIONS_PER_NODE),
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=15,
+        client_name=f"bff:{os.getpid()}",
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 6),
+    )
 
 
 @asynccontextmanager

@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         "never open more), plus one pub/sub connection: a process holds a known number "
         "whatever the load.",
     )
+    redis_cluster: bool = Field(
+        default=False,
+        description="`true`: `BFF_REDIS_URL` names any node of a Redis Cluster (7 or later); "
+        "the BFF finds the others, sends each command to its slot's node and carries the "
+        "live bus on sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`), one subscriber connection "
+        "per master; plain commands then wait for one of 4 x `BFF_REDIS_POOL_SIZE` turns "
+        "(README: Past one Redis: Redis Cluster).",
+    )
 
     # Driver auth: HS256 with ``jwt_secret`` (development) or, once ``jwt_jwks_url`` is
     # set, only the asymmetric algorithms with the identity provider's published keys.

@@ -10,6 +10,7 @@ import pytest
 import redis
 
 from tests.figures import figures, pytest_configure, pytest_terminal_summary  # noqa: F401
+from tests.redis_cluster import RedisCluster
 from tests.redis_server import run_redis_base
 from tests.support import GraphQLClient, Server
 
@@ -76,5 +77,46 @@ async def client(server: Server, driver: str) -> AsyncIterator[GraphQLClient]:
 @pytest.fixture
 async def anon(server: Server) -> AsyncIterator[GraphQLClient]:
     c = GraphQLClient(server, None)
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisCluster]:
+    """3 masters + 3 replicas on loopback ports, for the tests that run on a cluster."""
+    cluster = RedisCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="session", params=["single", "cluster"])
+def live_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The servers' settings on one Redis node, then on a Redis Cluster (issue 16): the
+    live end-to-end tests that take it run on both."""
+    if request.param == "single":
+        request.getfixturevalue("redis_url")  # flushed around the run
+        return FAST_ENV
+    cluster: RedisCluster = request.getfixturevalue("redis_cluster")
+    return {**FAST_ENV, "BFF_REDIS_URL": cluster.url, "BFF_REDIS_CLUSTER": "true"}
+
+
+@pytest.fixture(scope="session")
+def live_server(live_env: dict[str, str], request: pytest.FixtureRequest) -> Iterator[Server]:
+    """The suite's server on one node; its twin on the cluster."""
+    if live_env is FAST_ENV:
+        yield request.getfixturevalue("server")
+        return
+    srv = Server(live_env)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+async def live_client(live_server: Server, driver: str) -> AsyncIterator[GraphQLClient]:
+    c = GraphQLClient(live_server, live_server.token(driver))
     yield c
     await c.aclose()

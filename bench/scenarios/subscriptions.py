@@ -33,9 +33,11 @@ def _pct(xs: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * len(s)))] * 1000
 
 
-async def _post_webhooks(port: int, session: LiveSession, rate: float, seconds: float) -> int:
-    """``rate`` webhooks a second for ``seconds`` on one keep-alive connection; how many
-    were accepted."""
+async def _post_webhooks(
+    port: int, sessions: list[LiveSession], rate: float, seconds: float
+) -> int:
+    """``rate`` webhooks a second for ``seconds`` on one keep-alive connection, round robin
+    over ``sessions``; how many were accepted."""
     from bench.httpload import _read_response
 
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -44,7 +46,7 @@ async def _post_webhooks(port: int, session: LiveSession, rate: float, seconds: 
     try:
         for k in range(max(1, int(rate * seconds))):
             await asyncio.sleep(max(0.0, start + k / rate - loop.time()))
-            writer.write(roaming_webhook(session, port))
+            writer.write(roaming_webhook(sessions[k % len(sessions)], port))
             status, body = await asyncio.wait_for(_read_response(reader), 10)
             if status != 200:
                 raise RuntimeError(f"webhook answered {status}: {body[:200]!r}")
@@ -121,7 +123,7 @@ def _case(
         def drive(seconds: float) -> dict[str, int]:
             if own:
                 return _publish(stack.redis.url, sessions, RATE, seconds)
-            accepted = asyncio.run(_post_webhooks(bff.port, sessions[0], RATE / n, seconds))
+            accepted = asyncio.run(_post_webhooks(bff.port, sessions[:1], RATE / n, seconds))
             return {sessions[0].sid: accepted}
 
         # Warm-up at the same rate, not counted: the collector's one-off work after the

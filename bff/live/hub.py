@@ -18,8 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
-
-from redis.asyncio import Redis
+from typing import Any
 
 from bff.domain.model import ChargingSession, Provider, SessionRef, SessionStatus
 from bff.domain.reconcile import FINAL, DriverAction
@@ -29,6 +28,7 @@ from bff.live.codec import Snapshot, message_key
 from bff.live.livecopy import LiveCopy
 from bff.live.pollers import Poller
 from bff.live.redis_loss import RedisLossWatch
+from bff.live.sharded import ClusterBroker
 from bff.live.snapshots import SnapshotStore
 from bff.live.watch import follow
 from bff.live.watchers import Watchers
@@ -37,6 +37,7 @@ from bff.providers import registry
 from bff.providers.base import ProviderAdapter, RefetchSession, SessionState
 from bff.settings import Settings
 from bff.store import keys
+from bff.store.client import AnyRedis, is_cluster
 from bff.store.records import SessionRecord, SessionRecords
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ class LiveHub:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: AnyRedis,
         records: SessionRecords,
         adapters: Mapping[Provider, ProviderAdapter],
         *,
@@ -106,13 +107,8 @@ class LiveHub:
         self.store = store or SnapshotStore(
             redis, trace=tracing.traceparent if tracing is not None else None
         )
-        self.broker: Broker = broker or RedisBroker(
-            redis,
-            redis_url or settings.redis_url or "",
-            key_of=message_key,
-            max_keys=SUBSCRIBER_MAX_KEYS,
-            backoff_max=settings.redis_reconnect_max_seconds,
-            client_name=f"bff-pubsub:{os.getpid()}",
+        self.broker: Broker = broker or _broker(
+            redis, redis_url or settings.redis_url or "", settings
         )
         self.watchers = Watchers(redis, settings.watch_expiry_seconds, clock=self.store.now)
         self.poller = Poller(
@@ -359,6 +355,19 @@ class LiveHub:
     def _check_size(self, body: bytes) -> None:
         if len(body) > self.settings.webhook_max_bytes:
             raise WebhookRejected(413, "webhook body too large")
+
+
+def _broker(redis: AnyRedis, url: str, settings: Settings) -> RedisBroker:
+    """The process's subscriber: one connection, or one per master on a cluster."""
+    options: dict[str, Any] = {
+        "key_of": message_key,
+        "max_keys": SUBSCRIBER_MAX_KEYS,
+        "backoff_max": settings.redis_reconnect_max_seconds,
+        "client_name": f"bff-pubsub:{os.getpid()}",
+    }
+    if is_cluster(redis):
+        return ClusterBroker(redis, url, **options)
+    return RedisBroker(redis, url, **options)
 
 
 def _now() -> datetime:

@@ -22,11 +22,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bff.domain.model import Provider
 from bff.live.snapshots import SnapshotStore
 from bff.store import keys
+from bff.store.client import AnyRedis, is_cluster
 from bff.store.records import SessionRecord, SessionRecords
 from bff.store.replies import as_str
 
@@ -40,7 +39,7 @@ class LiveCopy:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         records: SessionRecords,
         store: SnapshotStore,
         providers: Iterable[Provider],
@@ -55,12 +54,21 @@ class LiveCopy:
         self.sessions: dict[Key, SessionRecord | None] = {}
 
     async def read(self) -> tuple[Any, dict[Key, None]]:
-        """The raw epoch marker and every live session, read at one instant."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.get(keys.EPOCH)
+        """The raw epoch marker and every live session, read at one instant (one MULTI).
+
+        On a cluster the marker and the live sets live in different slots: the sets are
+        read first, then the marker. A flush before the sets were read has taken the
+        marker too (or another replica wrote a new one), so the loss is still seen; a
+        flush after leaves sets read while they were intact.
+        """
+        cluster = is_cluster(self.redis)
+        async with self.redis.pipeline(transaction=not cluster) as pipe:
             for p in self.providers:
                 pipe.zrange(keys.live_set(p), 0, -1)
-            marker, *sets = await pipe.execute()
+            if not cluster:
+                pipe.get(keys.EPOCH)
+            sets = await pipe.execute()
+        marker = await self.redis.get(keys.EPOCH) if cluster else sets.pop()
         live: dict[Key, None] = {}
         for p, ids in zip(self.providers, sets, strict=True):
             for sid in ids:

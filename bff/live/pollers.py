@@ -36,7 +36,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.domain.model import ChargingSession, Provider
@@ -48,6 +47,7 @@ from bff.observability.tracing import Tracing
 from bff.providers import registry
 from bff.settings import Settings
 from bff.store import keys
+from bff.store.client import AnyRedis
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ class Poller:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: AnyRedis,
         store: SnapshotStore,
         refresh: Refresh,
         providers: Iterable[Provider],

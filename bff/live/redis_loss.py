@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.domain.model import Provider
@@ -38,6 +37,7 @@ from bff.live.livecopy import Key, LiveCopy
 from bff.live.loss_event import UNRESOLVED, LossEvent, by_provider
 from bff.live.snapshots import SnapshotStore
 from bff.settings import Settings
+from bff.store.client import AnyRedis
 from bff.store.epoch import (
     Epoch,
     Persistence,
@@ -64,7 +64,7 @@ class RedisLossWatch:
     def __init__(
         self,
         settings: Settings,
-        redis: Redis,
+        redis: AnyRedis,
         copy: LiveCopy,
         store: SnapshotStore,
         records: SessionRecords,

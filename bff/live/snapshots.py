@@ -18,12 +18,11 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from bff.domain.model import ChargingSession, Provider
@@ -37,6 +36,7 @@ from bff.domain.reconcile import (
 from bff.live.codec import Snapshot, decode_snapshot, encode_snapshot, with_record
 from bff.store import keys
 from bff.store.batch import BatchedGets
+from bff.store.client import AnyPipeline, AnyRedis, is_cluster, mget, publish_in
 from bff.store.records import SessionRecord
 from bff.store.replies import as_str
 
@@ -62,7 +62,7 @@ class SnapshotStore:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         *,
         final_ttl_seconds: int = keys.SNAPSHOT_FINAL_TTL,
         live_ttl_seconds: int = keys.SNAPSHOT_LIVE_TTL,
@@ -79,6 +79,7 @@ class SnapshotStore:
         self._index_seconds = driver_index_seconds
         self._clock = clock
         self._gets = BatchedGets(redis)  # concurrent gets share one MGET
+        self._cluster = is_cluster(redis)
         # Applies to one session within this process queue here instead of spinning on
         # WATCH conflicts; WATCH still arbitrates between replicas.
         self._locks = [asyncio.Lock() for _ in range(64)]
@@ -107,7 +108,7 @@ class SnapshotStore:
         """The session's snapshot, carrying its record (as a published message does), and
         the record, in one round trip (a session's keys share one slot)."""
         session = keys.session_key(provider, session_id)
-        raw, raw_record = await self.redis.mget(keys.snapshot(session), keys.record(session))
+        raw, raw_record = await mget(self.redis, [keys.snapshot(session), keys.record(session)])
         record = SessionRecord.model_validate_json(raw_record) if raw_record else None
         if not raw:
             return None, record
@@ -120,9 +121,7 @@ class SnapshotStore:
 
     async def _read(self, sessions: Sequence[str]) -> list[Snapshot | None]:
         """Snapshots by :func:`~bff.store.keys.session_key` (one MGET)."""
-        if not sessions:
-            return []
-        raws = await self.redis.mget([keys.snapshot(k) for k in sessions])
+        raws = await mget(self.redis, [keys.snapshot(k) for k in sessions])
         return [decode_snapshot(r) if r else None for r in raws]
 
     async def driver_snapshots(self, driver_id: str) -> list[Snapshot]:
@@ -170,7 +169,9 @@ class SnapshotStore:
                 try:
                     await pipe.watch(key)
                     # The record comes along (same round trip) for the published message.
-                    raw, record = await pipe.mget(key, keys.record(skey))
+                    # (MGET as a plain command: redis-py's cluster pipeline refuses .mget)
+                    got = pipe.execute_command("MGET", key, keys.record(skey))
+                    raw, record = await cast(Awaitable[list[Any]], got)
                     cur = decode_snapshot(raw) if raw else None
                     new = step(cur.session if cur else None)
                     owner = driver_id or (cur.driver_id if cur else None)
@@ -188,31 +189,82 @@ class SnapshotStore:
                     )
                     payload = encode_snapshot(snap)
                     final = new.status in FINAL
+                    trace = self._trace
+                    message = (
+                        None
+                        if not material
+                        else with_record(payload, record)
+                        if trace is None
+                        else with_record(payload, record, trace())
+                    )
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.set(key, payload, ex=self._final_ttl if final else self._live_ttl)
-                    if final:
-                        pipe.zrem(keys.live_set(provider), session_id)
+                    if message is not None:
+                        publish_in(pipe, self._cluster, keys.session_channel(skey), message)
+                    if self._cluster:
+                        await pipe.execute()
+                        await self._after_cas(skey, final, heard, owner, now, message)
                     else:
-                        pipe.zadd(keys.live_set(provider), {session_id: now}, nx=not heard)
-                    if owner:
-                        index = keys.driver_snapshots(owner)
-                        pipe.zadd(index, {skey: now})
-                        pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
-                        pipe.expire(index, self._index_seconds)
-                    if material:
-                        trace = self._trace
-                        message = (
-                            with_record(payload, record)
-                            if trace is None
-                            else with_record(payload, record, trace())
-                        )
-                        pipe.publish(keys.session_channel(skey), message)
-                        if owner:
-                            pipe.publish(keys.driver_channel(owner), message)
-                    await pipe.execute()
+                        self._live_and_driver(pipe, skey, final, heard, owner, now, message)
+                        await pipe.execute()
                     return Applied(snap, changed=True, published=material)
                 except WatchError:
                     continue
+
+    def _live_and_driver(
+        self,
+        pipe: AnyPipeline,
+        skey: str,
+        final: bool,
+        heard: bool,
+        owner: str | None,
+        now: float,
+        message: str | None,
+    ) -> None:
+        """What a write changes beyond the session's slot: the provider's live set, the
+        driver's recent-snapshot index and channel."""
+        provider, session_id = keys.parse_session_key(skey)
+        if final:
+            pipe.zrem(keys.live_set(provider), session_id)
+        else:
+            pipe.zadd(keys.live_set(provider), {session_id: now}, nx=not heard)
+        if owner:
+            index = keys.driver_snapshots(owner)
+            pipe.zadd(index, {skey: now})
+            pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
+            pipe.expire(index, self._index_seconds)
+            if message is not None:
+                publish_in(pipe, self._cluster, keys.driver_channel(owner), message)
+
+    async def _after_cas(
+        self,
+        skey: str,
+        final: bool,
+        heard: bool,
+        owner: str | None,
+        now: float,
+        message: str | None,
+    ) -> None:
+        """On a cluster, after the session's own MULTI (snapshot and session channel):
+        the live set (its own slot), then one MULTI in the driver's slot for their index
+        and channel. A driver's watcher subscribed before that MULTI gets the message; one
+        subscribed after reads the index, which names the snapshot already written. Two
+        replicas writing one session at once may reach the driver's slot in either order:
+        watchers keep the newest (:mod:`bff.live.watch`)."""
+        provider, session_id = keys.parse_session_key(skey)
+        if final:
+            await self.redis.zrem(keys.live_set(provider), session_id)
+        else:
+            await self.redis.zadd(keys.live_set(provider), {session_id: now}, nx=not heard)
+        if owner:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                index = keys.driver_snapshots(owner)
+                pipe.zadd(index, {skey: now})
+                pipe.zremrangebyscore(index, "-inf", now - self._index_seconds)
+                pipe.expire(index, self._index_seconds)
+                if message is not None:
+                    publish_in(pipe, True, keys.driver_channel(owner), message)
+                await pipe.execute()
 
     # -- the pollers' work list ----------------------------------------------------------
 
@@ -251,7 +303,8 @@ class SnapshotStore:
     async def mark_due_many(self, sessions: Sequence[tuple[Provider, str, str | None]]) -> None:
         """:meth:`mark_due` for many sessions, a few round trips in all."""
         for i in range(0, len(sessions), 500):
-            async with self.redis.pipeline(transaction=True) as pipe:
+            # One MULTI on one node; on a cluster a pipeline to each key's node.
+            async with self.redis.pipeline(transaction=not self._cluster) as pipe:
                 for provider, session_id, driver_id in sessions[i : i + 500]:
                     pipe.zadd(keys.live_set(provider), {session_id: 0})
                     if driver_id:

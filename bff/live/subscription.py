@@ -84,7 +84,6 @@ class Subscription:
         self._buf.clear()
         self._ready.set()
 
-
     async def get(self) -> Event | Resync | None:
         """The next item, waiting for one; None once closed."""
         while True:

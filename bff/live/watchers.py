@@ -18,11 +18,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.domain.model import Provider
 from bff.store import keys
+from bff.store.client import AnyRedis
 from bff.store.replies import as_str
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class Watchers:
 
     def __init__(
         self,
-        redis: Redis,
+        redis: AnyRedis,
         expiry_seconds: float,
         *,
         clock: Callable[[], float] = time.time,

@@ -38,7 +38,7 @@ from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes, AttributeValue
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bff.server.requestid import current_request_id
@@ -111,7 +111,7 @@ class OtelTracing:
             request_hook=on_request,
         )
 
-    def instrument_redis(self, redis: Redis) -> None:
+    def instrument_redis(self, redis: Redis | RedisCluster) -> None:
         # Commands as "NAME ? ?": the instrumentation never records arguments.
         RedisInstrumentor.instrument_client(redis, tracer_provider=self.provider)
 

@@ -34,7 +34,7 @@ from bff.settings import Settings
 
 if TYPE_CHECKING:
     import httpx
-    from redis.asyncio import Redis
+    from redis.asyncio import Redis, RedisCluster
     from starlette.types import ASGIApp
 
 class OperationSpan(Protocol):
@@ -61,7 +61,7 @@ class Tracing(Protocol):
     def instrument_client(self, client: httpx.AsyncClient, provider: str) -> None:
         """A client span per attempt of this provider's client."""
 
-    def instrument_redis(self, redis: Redis) -> None:
+    def instrument_redis(self, redis: Redis | RedisCluster) -> None:
         """A client span per command or pipeline of this client."""
 
     def operation(self, name: str | None, kind: str) -> AbstractContextManager[OperationSpan]:

@@ -5,7 +5,8 @@ bounded whatever the load), and a connection is held for a whole round trip, whi
 busy event loop lasts until the loop comes back to read the reply. A thousand
 subscribers catching up at once, or a burst of updates to a thousand sessions, would
 queue on the pool one GET at a time; here the GETs made in one turn of the event loop
-share one MGET (MGET reads all its keys at one instant, as the GETs would have in turn).
+share one MGET (MGET reads all its keys at one instant, as the GETs would have in turn;
+on a cluster, one MGET per slot: :func:`bff.store.client.mget`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from redis.asyncio import Redis
+from bff.store.client import AnyRedis, mget
 
 #: Keys per MGET; more waiting keys go in the next one.
 MAX_BATCH = 500
@@ -22,7 +23,7 @@ MAX_BATCH = 500
 class BatchedGets:
     """``await gets.get(key)``: the value (bytes) or None, like ``redis.get``."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: AnyRedis) -> None:
         self.redis = redis
         self._waiting: dict[str, list[asyncio.Future[Any]]] = {}
         self._scheduled = False
@@ -49,7 +50,7 @@ class BatchedGets:
 
     async def _mget(self, waiting: dict[str, list[asyncio.Future[Any]]]) -> None:
         try:
-            values = await self.redis.mget(list(waiting))
+            values = await mget(self.redis, list(waiting))
         except BaseException as exc:
             for futs in waiting.values():
                 for fut in futs:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from bff.store import keys
+from bff.store.client import AnyRedis
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +50,11 @@ def decode_epoch(raw: Any) -> Epoch | None:
     return _decode(raw) if raw else None
 
 
-async def read_epoch(redis: Redis) -> Epoch | None:
+async def read_epoch(redis: AnyRedis) -> Epoch | None:
     return decode_epoch(await redis.get(keys.EPOCH))
 
 
-async def ensure_epoch(redis: Redis) -> tuple[Epoch, bool]:
+async def ensure_epoch(redis: AnyRedis) -> tuple[Epoch, bool]:
     """The current epoch, writing a new one if there is none; True when written now."""
     while True:
         new = Epoch(uuid.uuid4().hex, datetime.now(UTC).isoformat())
@@ -112,7 +112,7 @@ class Persistence:
         }
 
 
-async def probe_persistence(redis: Redis) -> Persistence:
+async def probe_persistence(redis: AnyRedis) -> Persistence:
     aof: bool | None = None
     replicas: int | None = None
     schedule: str | None = None

@@ -36,19 +36,22 @@ Each key (``P`` a provider, ``s`` a session id, ``d`` a driver id): lifetime; ha
 - ``pq:<sha256>``: ``persisted_queries_ttl_seconds``, none when pinned; none (one key)
 - ``bff:epoch``: none (never evicted); none (one key)
 
-Steps that span slots today (one Redis node; each must be split or go through a
-cluster-aware pipeline before the move to a cluster):
+Every atomic step stays in one slot on a Redis Cluster (``BFF_REDIS_CLUSTER``); what a
+single node does in one MULTI across slots is split there, in an order that keeps
+readers right (tests/store/test_keys.py runs each step on a real cluster):
 
-- the snapshot compare-and-set (:mod:`bff.live.snapshots`): one MULTI writes the
-  session's snapshot (its slot) and also ``live:P`` and ``snaps:{driver:d}`` and
-  publishes on ``ch:driver:{driver:d}`` (other slots);
-- saving a record (:mod:`bff.store.records`): one MULTI over ``rec:{P:s}`` and
-  ``index:{driver:d}:P``; restoring records pipelines many of both;
-- marking sessions due (``live:P`` and ``owner:{P:s}`` in one MULTI), and the Redis-loss
-  watch reading ``bff:epoch`` with every ``live:P`` in one MULTI
-  (:mod:`bff.live.livecopy`);
-- batched reads (MGET of snapshots or records of many sessions, :mod:`bff.store.batch`)
-  and pinning persisted queries (one MSET).
+- the snapshot compare-and-set (:mod:`bff.live.snapshots`): WATCH and MULTI on the
+  session's slot (snapshot, record read, ``SPUBLISH`` on its channel); then ``live:P``;
+  then one MULTI on the driver's slot (``snaps:{driver:d}`` and ``SPUBLISH`` on
+  ``ch:driver:{driver:d}``). One MULTI for all of it on one node;
+- saving a record (:mod:`bff.store.records`): the record, then the driver's index;
+- marking sessions due (``live:P`` and ``owner:{P:s}``) and restoring records: a
+  pipeline to each key's node;
+- the Redis-loss watch (:mod:`bff.live.livecopy`): the live sets, then ``bff:epoch``;
+- batched reads (MGET of snapshots or records, :mod:`bff.store.batch`) and pinning
+  persisted queries (MSET): one command per slot (:mod:`bff.store.client`);
+- single-key steps (cooldown SET NX, rate-limit and poll-lease scripts, idempotency and
+  webhook ids) need nothing.
 """
 
 from __future__ import annotations

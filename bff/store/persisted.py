@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bff.store import keys
+from bff.store.client import AnyRedis, mset
 from bff.store.replies import as_str
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 class PersistedQueryTexts:
     """``get``/``add``/``pin`` query texts by hash; see :mod:`bff.store.keys` for the TTLs."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: AnyRedis) -> None:
         self.redis = redis
 
     async def get(self, digest: str) -> str | None:
@@ -52,7 +52,7 @@ class PersistedQueryTexts:
         if not texts:
             return True
         try:
-            await self.redis.mset({keys.persisted_query(d): q for d, q in texts.items()})
+            await mset(self.redis, {keys.persisted_query(d): q for d, q in texts.items()})
         except (RedisError, OSError) as exc:
             log.warning("persisted queries pinned locally only: %s", type(exc).__name__)
             return False

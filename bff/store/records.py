@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from bff.domain.model import Provider, SessionRef
 from bff.store import keys
 from bff.store.batch import BatchedGets
+from bff.store.client import AnyRedis, is_cluster, mget
 
 
 class SessionRecord(BaseModel):
@@ -43,17 +43,23 @@ class SessionRecord(BaseModel):
 class SessionRecords:
     """Redis-backed session records and the per-driver index."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: AnyRedis) -> None:
         self.redis = redis
         self._gets = BatchedGets(redis)  # concurrent gets share one MGET
 
     async def save(self, record: SessionRecord) -> None:
+        """The record, then the driver's index (one MULTI on one node; on a cluster the
+        two live in the session's and the driver's slots: the record first, so an index
+        entry never names a session without one)."""
+        index = keys.driver_index(record.driver_id, record.provider)
+        member = {record.session_id: record.created_at.timestamp()}
+        if is_cluster(self.redis):
+            await self.redis.set(keys.record(record.key), record.model_dump_json())
+            await self.redis.zadd(index, member)
+            return
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(keys.record(record.key), record.model_dump_json())
-            pipe.zadd(
-                keys.driver_index(record.driver_id, record.provider),
-                {record.session_id: record.created_at.timestamp()},
-            )
+            pipe.zadd(index, member)
             await pipe.execute()
 
     async def restore(self, records: list[SessionRecord]) -> int:
@@ -82,9 +88,7 @@ class SessionRecords:
         self, sessions: Sequence[tuple[Provider, str]]
     ) -> list[SessionRecord | None]:
         """Records of ``(provider, session id)`` in that order (None where absent)."""
-        if not sessions:
-            return []
-        raws = await self.redis.mget([keys.record(keys.session_key(*s)) for s in sessions])
+        raws = await mget(self.redis, [keys.record(keys.session_key(*s)) for s in sessions])
         return [SessionRecord.model_validate_json(r) if r else None for r in raws]
 
     async def driver_keys(

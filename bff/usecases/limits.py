@@ -9,13 +9,12 @@ from __future__ import annotations
 import math
 import time
 
-from redis.asyncio import Redis
-
 from bff.errors import ConnectorCoolingDown, RateLimited
 from bff.store import keys
+from bff.store.client import AnyRedis
 
 
-async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:
+async def take_cooldown(redis: AnyRedis, key: str, seconds: float) -> None:
     """Claim the connector (its cooldown ``key``) for ``seconds``, or raise
     ConnectorCoolingDown with the rest."""
     ms = max(1, int(seconds * 1000))
@@ -25,12 +24,12 @@ async def take_cooldown(redis: Redis, key: str, seconds: float) -> None:
     raise ConnectorCoolingDown(max(1, math.ceil(left / 1000)) if left > 0 else 1)
 
 
-async def restart_cooldown(redis: Redis, key: str, seconds: float) -> None:
+async def restart_cooldown(redis: AnyRedis, key: str, seconds: float) -> None:
     """The connector's cooldown runs ``seconds`` from now (the provider accepted)."""
     await redis.set(key, str(time.time()), px=max(1, int(seconds * 1000)))
 
 
-async def release_cooldown(redis: Redis, key: str) -> None:
+async def release_cooldown(redis: AnyRedis, key: str) -> None:
     await redis.delete(key)
 
 
@@ -53,7 +52,7 @@ return 0
 """
 
 
-async def check_driver_rate(redis: Redis, driver_id: str, per_minute: int) -> None:
+async def check_driver_rate(redis: AnyRedis, driver_id: str, per_minute: int) -> None:
     """``per_minute`` mutations a minute per driver, shared by all replicas; a burst of
     up to ``per_minute`` at once. Raises RateLimited with the seconds until the next."""
     interval_ms = 60_000 / max(1, per_minute)

@@ -72,8 +72,9 @@ async def follow(sub: Any, until: str, timeout: float = 40.0) -> list[dict[str, 
     return states
 
 
-async def test_live_session_from_start_to_completed(server: Server,
-                                                    client: GraphQLClient) -> None:
+async def test_live_session_from_start_to_completed(live_server: Server,
+                                                    live_client: GraphQLClient) -> None:
+    server, client = live_server, live_client
     started = await start(client, await connector(client, WARSAW, skip=9))
     sid = started["session"]["id"]
     async with subscribe(server, client.token, client.ops["LiveSession"], {"id": sid},
@@ -101,8 +102,9 @@ async def test_live_session_from_start_to_completed(server: Server,
     assert sub.pings >= 1, "the server pings idle sockets"
 
 
-async def test_my_sessions_sees_every_session_of_the_driver(server: Server,
-                                                            client: GraphQLClient) -> None:
+async def test_my_sessions_sees_every_session_of_the_driver(live_server: Server,
+                                                            live_client: GraphQLClient) -> None:
+    server, client = live_server, live_client
     async with subscribe(server, client.token, client.ops["MySessions"], None,
                          "MySessions") as sub:
         a = await start(client, await connector(client, WARSAW, skip=10))
@@ -176,8 +178,9 @@ async def post_roaming(server: Server, data: dict[str, Any], webhook_id: str | N
 
 
 async def test_late_and_duplicate_webhooks_never_show_an_older_state(
-    server: Server, client: GraphQLClient
+    live_server: Server, live_client: GraphQLClient
 ) -> None:
+    server, client = live_server, live_client
     started = await start(client, await connector(client, HELSINKI, evse="FI-VRT-E20001"))
     sid = started["session"]["id"]
     node = await wait_status(client, sid, "CHARGING")
@@ -226,9 +229,9 @@ async def test_chaotic_webhooks_still_end_completed(redis_url: str) -> None:
 
 
 async def test_webhook_on_one_replica_reaches_a_subscriber_on_another(
-    redis_url: str,
+    live_env: dict[str, str],
 ) -> None:
-    quiet = {**FAST_ENV, "BFF_POLL_INTERVAL_SECONDS": "3600",
+    quiet = {**live_env, "BFF_POLL_INTERVAL_SECONDS": "3600",
              "BFF_QUIET_POLL_AFTER_SECONDS": "3600"}
     a = Server(quiet)
     a.start()

@@ -116,7 +116,9 @@ async def test_stop_fails_can_be_retried_and_abandoned(client: GraphQLClient) ->
     assert left["abandonSession"]["session"]["status"] == "ABANDONED"
 
 
-async def test_connector_cooldown_for_everyone(server: Server, client: GraphQLClient) -> None:
+async def test_connector_cooldown_for_everyone(live_server: Server,
+                                               live_client: GraphQLClient) -> None:
+    server, client = live_server, live_client
     conn = await connector(client, WARSAW, skip=3)
     first = await start(client, conn)
     assert first["__typename"] == "StartSessionSuccess"
