@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.config import Config
 from bench.report import Section, document, progress
 
-SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck"]
+SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "versus"]
 #: Hand-written analysis (what changed, what limits) appended after the tables.
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 

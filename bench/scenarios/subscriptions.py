@@ -57,16 +57,21 @@ async def _post_webhooks(port: int, session: LiveSession, rate: float, seconds: 
 def _publish(
     redis_url: str, sessions: list[LiveSession], rate: float, seconds: float
 ) -> dict[str, int]:
-    """``rate`` updates a second, round robin over ``sessions``; updates per session."""
+    """``rate`` updates a second (any rate: what is due is sent every 10 ms), round robin
+    over ``sessions``, ``rate`` x ``seconds`` in all; updates per session."""
     pub = Publisher(redis_url)
     sent: dict[str, int] = {}
-    tick, per_tick = 0.01, max(1, int(rate * 0.01))
-    start, i = time.monotonic(), 0
+    tick, total = 0.01, max(1, int(rate * seconds))
+    start, done, k = time.monotonic(), 0, 0
     try:
-        for k in range(int(seconds / tick)):
+        while done < total:
             time.sleep(max(0.0, start + k * tick - time.monotonic()))
-            batch = [sessions[(i + j) % len(sessions)] for j in range(per_tick)]
-            i += per_tick
+            due = min(total, int(k * tick * rate) + 1) - done
+            k += 1
+            if due <= 0:
+                continue
+            batch = [sessions[(done + j) % len(sessions)] for j in range(due)]
+            done += due
             pub.publish(batch)
             for s in batch:
                 sent[s.sid] = sent.get(s.sid, 0) + 1
