@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -41,6 +41,43 @@ log = logging.getLogger(__name__)
 
 #: Distinct sessions a slow subscriber may have waiting before it must re-read.
 SUBSCRIBER_MAX_KEYS = 64
+
+
+class SessionWatch:
+    """One session followed (:meth:`LiveHub.watch_session`): what was read right after
+    subscribing, then (iterated) that snapshot and each newer one.
+
+    ``snapshot`` carries its record, so its first state needs no read of its own. When the
+    caller changed the session after that read (:meth:`reread`: e.g. fetched it from its
+    provider), the first state is read again instead."""
+
+    def __init__(
+        self,
+        snapshot: Snapshot | None,
+        record: SessionRecord | None,
+        follow_from: Callable[[list[Snapshot] | None], AsyncGenerator[Snapshot, None]],
+    ) -> None:
+        self.snapshot = snapshot
+        self.record = record
+        self._first: list[Snapshot] | None = [snapshot] if snapshot is not None else None
+        self._follow_from = follow_from
+        self._updates: AsyncGenerator[Snapshot, None] | None = None
+
+    def reread(self) -> None:
+        """Read the snapshot again before the first state (before iterating)."""
+        self._first = None
+
+    def __aiter__(self) -> AsyncGenerator[Snapshot, None]:
+        if self._updates is None:
+            self._updates = self._follow_from(self._first)
+        return self._updates
+
+    def __anext__(self) -> Awaitable[Snapshot]:
+        return self.__aiter__().__anext__()
+
+    async def aclose(self) -> None:
+        if self._updates is not None:
+            await self._updates.aclose()
 
 
 class LiveHub:
@@ -179,26 +216,31 @@ class LiveHub:
         self, provider: Provider, session_id: str
     ) -> tuple[ChargingSession | None, SessionRecord | None]:
         """The session's snapshot and the BFF's record of it, in one round trip."""
-        return await self.store.get_with_record(provider, session_id)
+        snap, record = await self.store.get_with_record(provider, session_id)
+        return (snap.session if snap is not None else None), record
 
     @asynccontextmanager
     async def watch_session(
         self,
         provider: Provider,
         session_id: str,
-    ) -> AsyncIterator[AsyncIterator[Snapshot]]:
-        """The session's current snapshot (if any), then each newer one."""
+    ) -> AsyncIterator[SessionWatch]:
+        """The session's channel, subscribed, then its snapshot and record read in one
+        round trip (:class:`SessionWatch`): the caller checks who owns it from what was
+        read, and iterating yields that snapshot, then each newer one."""
+
         async def read() -> list[Snapshot]:
             found = await self.store.get_snapshots([(provider, session_id)])
             return [s for s in found if s is not None]
 
         channel = keys.session_channel(keys.session_key(provider, session_id))
         async with self.broker.subscribe(channel) as sub:
-            updates = follow(sub, read, since=None)
+            snap, record = await self.store.get_with_record(provider, session_id)
+            watch = SessionWatch(snap, record, lambda first: follow(sub, read, None, first))
             try:
-                yield updates
+                yield watch
             finally:
-                await updates.aclose()
+                await watch.aclose()
 
     @asynccontextmanager
     async def watch_driver(

@@ -19,7 +19,7 @@ import asyncio
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
@@ -99,15 +99,15 @@ class SnapshotStore:
 
     async def get_with_record(
         self, provider: Provider, session_id: str
-    ) -> tuple[ChargingSession | None, SessionRecord | None]:
-        """The session's snapshot and its record, in one round trip (a session's keys
-        share one slot)."""
+    ) -> tuple[Snapshot | None, SessionRecord | None]:
+        """The session's snapshot, carrying its record (as a published message does), and
+        the record, in one round trip (a session's keys share one slot)."""
         session = keys.session_key(provider, session_id)
-        raw, record = await self.redis.mget(keys.snapshot(session), keys.record(session))
-        return (
-            decode_snapshot(raw).session if raw else None,
-            SessionRecord.model_validate_json(record) if record else None,
-        )
+        raw, raw_record = await self.redis.mget(keys.snapshot(session), keys.record(session))
+        record = SessionRecord.model_validate_json(raw_record) if raw_record else None
+        if not raw:
+            return None, record
+        return replace(decode_snapshot(raw), record=record, carries_record=True), record
 
     async def get_snapshots(
         self, sessions: Sequence[tuple[Provider, str]]

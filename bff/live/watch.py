@@ -33,10 +33,12 @@ async def follow(
     sub: Subscription,
     read: Callable[[], Awaitable[list[Snapshot]]],
     since: float | None,
+    first: list[Snapshot] | None = None,
 ) -> AsyncGenerator[Snapshot, None]:
-    """Snapshots from ``read()``, then from the subscription, each newer than the last
-    one sent for its session. With ``since``, a session first seen final is skipped
-    unless it changed after ``since`` (a driver's history is not news)."""
+    """Snapshots from ``read()`` (or ``first``, already read after subscribing), then
+    from the subscription, each newer than the last one sent for its session. With
+    ``since``, a session first seen final is skipped unless it changed after ``since``
+    (a driver's history is not news)."""
     sent: dict[str, tuple[tuple[datetime, int], ChargingSession]] = {}
 
     def fresh(snap: Snapshot) -> bool:
@@ -54,11 +56,11 @@ async def follow(
         sent[key] = (mark, s)
         return is_material_change(prev[1], s)
 
-    async def catch_up() -> list[Snapshot]:
-        snaps = sorted(await read(), key=lambda x: x.changed_at)
+    async def catch_up(snaps: list[Snapshot] | None = None) -> list[Snapshot]:
+        snaps = sorted(await read() if snaps is None else snaps, key=lambda x: x.changed_at)
         return [x for x in snaps if fresh(x)]
 
-    for snap in await catch_up():
+    for snap in await catch_up(first):
         yield snap
     async for item in sub:
         if isinstance(item, Resync):

@@ -9,17 +9,18 @@ only a state read from the store needs the record read (:func:`state`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
 from bff.domain.model import Provider
 from bff.domain.reconcile import FINAL
+from bff.errors import NotFound
 from bff.live.codec import Snapshot
 from bff.resources import Resources
 from bff.store.records import SessionRecord
-from bff.usecases.sessions import OwnedSession
+from bff.usecases.sessions import OwnedSession, owned_session
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,27 @@ def _state(driver_id: str, snap: Snapshot, record: SessionRecord | None) -> Live
 
 @asynccontextmanager
 async def follow_session(
-    resources: Resources, provider: Provider, session_id: str
-) -> AsyncIterator[AsyncIterator[Snapshot]]:
-    """The session's current snapshot (if any), then each newer one (ownership is the
-    caller's check, before following); :func:`state` makes each a :class:`LiveState`."""
-    async with resources.hub.watch_session(provider, session_id) as snaps:
-        yield snaps
+    resources: Resources, driver_id: str, provider: Provider, session_id: str
+) -> AsyncIterator[AsyncIterable[Snapshot]]:
+    """The driver's session now, then each newer state (:func:`state` makes each a
+    :class:`LiveState`); raises NotFound, before anything is yielded, when it is unknown
+    or someone else's. Subscribed first, then one read of the snapshot and its record
+    serves both the ownership check and the first state."""
+    async with resources.hub.watch_session(provider, session_id) as watch:
+        snap, record = watch.snapshot, watch.record
+        if snap is None or record is None or record.driver_id != driver_id:
+            found = await owned_session(
+                resources,
+                driver_id,
+                provider,
+                session_id,
+                snap.session if snap is not None else None,
+                record,
+            )
+            if found is None:
+                raise NotFound("no such session")
+            watch.reread()  # the provider's answer may have changed it
+        yield watch
 
 
 @asynccontextmanager

@@ -24,6 +24,19 @@ async def load_session(
 ) -> OwnedSession | None:
     """The driver's session, or None when unknown or someone else's (indistinguishable)."""
     snapshot, record = await resources.hub.snapshot_and_record(provider, session_id)
+    return await owned_session(resources, driver_id, provider, session_id, snapshot, record)
+
+
+async def owned_session(
+    resources: Resources,
+    driver_id: str,
+    provider: Provider,
+    session_id: str,
+    snapshot: ChargingSession | None,
+    record: SessionRecord | None,
+) -> OwnedSession | None:
+    """:func:`load_session` from the session's ``snapshot`` and ``record`` as just read:
+    at once when both are there, else from the provider."""
     if record is not None and record.driver_id != driver_id:
         return None
     if snapshot is not None and record is not None:

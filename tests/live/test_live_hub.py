@@ -204,8 +204,8 @@ async def test_a_published_state_carries_the_record_as_it_was_written(
     await hub.record(session(S.CHARGING, 5, wh=50), "d1")
     async with hub.watch_session(P, "s1") as updates:
         async with asyncio.timeout(5):
-            read = await anext(updates)  # the stored snapshot: its record is read apart
-        assert not read.carries_record
+            read = await anext(updates)  # the stored snapshot, read with its record
+        assert read.carries_record and read.record == record
         await hub.record(session(S.CHARGING, 10, wh=100), "d1")
         async with asyncio.timeout(5):
             first = await anext(updates)

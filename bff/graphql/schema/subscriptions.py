@@ -13,13 +13,11 @@ from collections.abc import AsyncGenerator
 import strawberry
 
 from bff import ids
-from bff.errors import NotFound
 from bff.graphql.engine.marks import Marked
 from bff.graphql.schema.context import Info
 from bff.graphql.schema.types.session import ChargingSession
 from bff.usecases import live
 from bff.usecases.live import LiveState, follow_driver, follow_session
-from bff.usecases.sessions import load_session
 
 
 def _result(info: Info, state: LiveState, news_only: bool) -> ChargingSession:
@@ -42,9 +40,7 @@ class Subscription:
         ctx = info.context
         driver = ctx.driver_id()
         gid = ids.decode(str(id), ids.SESSION)
-        if await load_session(ctx.resources, driver, gid.provider, gid.key) is None:
-            raise NotFound("no such session")
-        async with follow_session(ctx.resources, gid.provider, gid.key) as snaps:
+        async with follow_session(ctx.resources, driver, gid.provider, gid.key) as snaps:
             async for snap in snaps:
                 now = live.state(ctx.resources, driver, snap)
                 yield _result(info, now if isinstance(now, LiveState) else await now, False)
