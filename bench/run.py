@@ -18,7 +18,7 @@ from bench import provenance
 from bench.config import Config
 from bench.report import Section, document, progress
 
-SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "versus"]
+SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "versus", "workers"]
 #: Hand-written analysis (what changed, what limits) appended after the tables.
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 
