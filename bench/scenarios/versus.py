@@ -235,10 +235,13 @@ def _reads(client: Client, server: Server, session: LiveSession, cfg: Config) ->
         }  # fmt: skip
         client({**cmd, "seconds": cfg.seconds(2, 0.5)})  # warm-up
         seconds = cfg.seconds(8, 2)
+        cpu0 = server.cpu()
         reply = client({**cmd, "seconds": seconds})
         if reply["errors"] or not reply["count"]:
             raise RuntimeError(f"{name} read on {server.name}: {reply['errors']} errors")
         out[name] = reply["count"] / seconds
+        # CPU per request too: on a shared machine req/s follows the core's share.
+        out[f"{name} cpu"] = (server.cpu() - cpu0) / reply["count"] * 1e6
         out[f"{name} body"] = reply["body"]
     return out
 
@@ -407,6 +410,8 @@ def _rows(section: Section, figures: dict[str, dict[str, list[float]]], n: int) 
     ratio("CPU per subscribe, own sessions", "own subscribe", "subscribe", "µs")
     ratio("`node(id)` SessionLive fields: req/s", "node", "node", "req/s", 0)
     ratio("`{ __typename }`: req/s", "trivial", "trivial", "req/s", 0)
+    ratio("`node(id)` SessionLive fields: server CPU per request", "node cpu", None, "µs", 0)
+    ratio("`{ __typename }`: server CPU per request", "trivial cpu", None, "µs", 0)
     for kind, got in figures.items():
         for case, label in (("one", "one session"), ("own", "own sessions")):
             for what, word in (
