@@ -98,6 +98,21 @@ async def create_sessions(
     return sessions
 
 
+async def sync_versions(redis_url: str, sessions: list[LiveSession]) -> None:
+    """Each session's version as stored (webhooks through a server raised it), so that the
+    :class:`Publisher`'s next messages are newer than what subscribers have seen."""
+    client = aioredis.Redis.from_url(redis_url)
+    try:
+        names = [keys.snapshot(keys.session_key(Provider.ROAMING, s.sid)) for s in sessions]
+        for k in range(0, len(names), 500):
+            raws = await client.mget(names[k : k + 500])
+            for s, raw in zip(sessions[k : k + 500], raws, strict=True):
+                if raw is not None:
+                    s.version = max(s.version, int(json.loads(raw)["v"]))
+    finally:
+        await client.aclose()
+
+
 class Publisher:
     """Publishes the next state of sessions straight into Redis (another replica's work);
     with ``pad``, the provider's status word is that many characters longer."""

@@ -17,12 +17,13 @@ from bench.procs import ROOT
 
 
 class SubscriberPool:
-    """``processes`` subscriber processes; commands go to all of them at once."""
+    """``processes`` subscriber processes (``argv``: another client speaking the same
+    protocol); commands go to all of them at once."""
 
-    def __init__(self, processes: int) -> None:
+    def __init__(self, processes: int, argv: list[str] | None = None) -> None:
         self.procs = [
             subprocess.Popen(
-                [sys.executable, "-m", "bench.subscribers"],
+                argv or [sys.executable, "-m", "bench.subscribers"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 cwd=ROOT,

@@ -37,6 +37,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def pinned(argv: list[str], cpus: str | None) -> list[str]:
+    """``argv`` run on the cores ``cpus`` (``taskset -c``; it execs, so the pid is the
+    command's own), or as it is."""
+    if cpus is None:
+        return argv
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise RuntimeError("taskset (util-linux) is needed to pin a server to a core")
+    return [taskset, "-c", cpus, *argv]
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -159,10 +170,14 @@ class BffProc(Child):
 
     name = "bff"
 
-    def __init__(self, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int | None = None, cpus: str | None = None
+    ) -> None:
         super().__init__()
         if port is not None:
             self.port = port
+        #: ``taskset -c`` list this worker is pinned to (None: any core).
+        self.cpus = cpus
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
@@ -173,7 +188,8 @@ class BffProc(Child):
         }
 
     def start(self) -> None:
-        self._spawn([sys.executable, "-m", "bff", "serve", "--port", str(self.port)], self.env)
+        argv = [sys.executable, "-m", "bff", "serve", "--port", str(self.port)]
+        self._spawn(pinned(argv, self.cpus), self.env)
         self._wait(lambda: httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200, 60)
 
     def cpu(self) -> float:

@@ -153,8 +153,15 @@ def targets(sections: list[Section]) -> str:
 
 
 def document(
-    command: str, repeats: int, sections: list[Section], preamble: str = "", findings: str = ""
+    command: str,
+    repeats: int,
+    sections: list[Section],
+    preamble: str = "",
+    findings: str = "",
+    code: dict[str, object] | None = None,
 ) -> str:
+    from bench import provenance
+
     m = machine()
     lines = [
         "# Benchmarks",
@@ -166,6 +173,7 @@ def document(
         f"- machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
         f"{m['os']}",
         f"- each figure: median, min and max over {repeats} repetitions in this one run",
+        *provenance.lines(code if code is not None else provenance.current()),
         "",
     ]
     body = "\n".join(s.markdown() for s in sections)

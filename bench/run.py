@@ -1,4 +1,4 @@
-"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls,cluster} [--quick]``
+"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls,cluster,versus,workers} [--quick]``
 
 Runs the chosen benchmarks, each in its own fresh set of processes, prints a progress
 line per step on stderr and writes the results to ``BENCHMARKS.md`` (``--out``).
@@ -14,10 +14,11 @@ import shlex
 import sys
 from pathlib import Path
 
+from bench import provenance
 from bench.config import Config
 from bench.report import Section, document, progress
 
-SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "polls", "cluster"]
+SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "polls", "cluster", "versus", "workers"]
 #: Hand-written analysis (what changed, what limits) appended after the tables.
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 
@@ -45,7 +46,7 @@ def _findings() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("what", nargs="+", choices=["all", *SCENARIOS])
+    parser.add_argument("what", nargs="*", help="all, or any of: " + ", ".join(SCENARIOS))
     parser.add_argument("--quick", action="store_true", help="short durations (development)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions per figure")
     parser.add_argument("--out", default="BENCHMARKS.md", help="where to write the tables")
@@ -54,15 +55,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--render", metavar="JSON", help="only write --out again from a run's saved figures"
     )
+    parser.add_argument(
+        "--check",
+        metavar="JSON",
+        help="exit 1 when the hot path changed since the run saved in JSON (BENCHMARKS.json)",
+    )
     args = parser.parse_args(argv)
     raise_fd_limit()
+    if args.check:
+        recorded = json.loads(Path(args.check).read_text()).get("code", {"commit": "unknown"})
+        changed = provenance.hot_changes(str(recorded.get("commit", "unknown")))
+        for line in provenance.lines(recorded):
+            print(line)
+        return 1 if changed or recorded.get("uncommitted") else 0
     if args.render:
         saved = json.loads(Path(args.render).read_text())
         loaded = [Section.from_json(x) for x in saved["sections"]]
-        text = document(saved["command"], saved["repeats"], loaded, PREAMBLE, _findings())
+        code = saved.get("code", {"commit": "unknown"})
+        text = document(saved["command"], saved["repeats"], loaded, PREAMBLE, _findings(), code)
         Path(args.out).write_text(text)
         progress(f"wrote {args.out} from {args.render}")
         return 0
+    unknown = [w for w in args.what if w not in ("all", *SCENARIOS)]
+    if unknown or not args.what:
+        parser.error(f"choose all or any of {', '.join(SCENARIOS)} (got {unknown or 'none'})")
+    code = provenance.current()  # the code measured: recorded before the first figure
     names = SCENARIOS if "all" in args.what else [s for s in SCENARIOS if s in args.what]
     cfg = Config(
         quick=args.quick,
@@ -77,12 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(module.run(cfg))
         progress(f"{name}: done")
     command = "python -m bench.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    text = document(command, cfg.repeats, sections, PREAMBLE, _findings())
+    text = document(command, cfg.repeats, sections, PREAMBLE, _findings(), code)
     Path(args.out).write_text(text)
     saved = Path(args.out).with_suffix(".json")
     saved.write_text(
         json.dumps(
-            {"command": command, "repeats": cfg.repeats,
+            {"command": command, "repeats": cfg.repeats, "code": code,
              "sections": [x.to_json() for x in sections]},
             indent=1,
         )

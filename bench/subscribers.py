@@ -23,7 +23,10 @@ class Subscribers:
     def __init__(self) -> None:
         self.conns: list[WsConn] = []
         self.latencies: list[float] = []
-        self.per_tag: dict[str, list[Any]] = {}  # tag -> [count, last updatedAt]
+        #: tag -> [distinct updates, repeats, out of order, highest order key seen,
+        #: the last updatedAt received]
+        self.per_tag: dict[str, list[Any]] = {}
+        self.seen: dict[int, set[Any]] = {}  # socket -> order keys seen
         self.counting = False
 
     def on_next(self, conn: WsConn, payload: dict[str, Any], at: float) -> None:
@@ -35,10 +38,24 @@ class Subscribers:
         if stamp is None:
             return
         self.latencies.append(at - datetime.fromisoformat(stamp).timestamp())
-        seen = self.per_tag.setdefault(str(conn.tag), [0, None])
-        if seen[1] != stamp:
-            seen[0] += 1
-            seen[1] = stamp
+        # Per socket: every update is a new energy reading (the benchmarks raise it with
+        # each one), so a reading seen before is a repeat wherever it comes, and one
+        # below the highest seen came out of order.
+        energy = node.get("energy") if isinstance(node, dict) else None
+        key = energy.get("wattHours") if isinstance(energy, dict) else None
+        order = key if isinstance(key, int) else stamp
+        seen = self.per_tag.setdefault(str(conn.tag), [0, 0, 0, None, None])
+        seen[4] = stamp
+        keys = self.seen.setdefault(id(conn), set())
+        if order in keys:
+            seen[1] += 1
+            return
+        keys.add(order)
+        seen[0] += 1
+        if seen[3] is not None and order < seen[3]:
+            seen[2] += 1
+        else:
+            seen[3] = order
 
     async def open(self, cmd: dict[str, Any]) -> dict[str, Any]:
         sem = asyncio.Semaphore(int(cmd.get("concurrency", 64)))
@@ -62,6 +79,7 @@ class Subscribers:
     def reset(self) -> dict[str, Any]:
         self.latencies = []
         self.per_tag = {}
+        self.seen = {}
         self.counting = True
         return {"ok": True}
 

@@ -67,10 +67,11 @@ def _connections(bff: BffProc, nodes: list[str]) -> int:
 
 async def _post(port: int, sessions: list[LiveSession], rate: float, seconds: float) -> int:
     """``rate`` webhooks a second over :data:`CONNECTIONS` connections, round robin."""
-    return sum(await asyncio.gather(*(
+    accepted = await asyncio.gather(*(
         _post_webhooks(port, sessions[k::CONNECTIONS], rate / CONNECTIONS, seconds)
         for k in range(CONNECTIONS)
-    )))  # fmt: skip
+    ))  # fmt: skip
+    return sum(sum(per.values()) for per in accepted)
 
 
 def _case(cfg: Config, section: Section, topology: str, n: int) -> None:

@@ -77,10 +77,10 @@ def run(cfg: Config) -> Section:
                 peak = max(peak, bff.rss_kib())
                 end = bff.rss_kib()
                 stats = pool.all({"cmd": "stats"})[0]
-                got = stats["per_tag"].get("reader", [0, None])
+                got = stats["per_tag"].get("reader", [0, 0, 0, None, None])
                 last = (
-                    got[1] is not None
-                    and abs(datetime.fromisoformat(got[1]).timestamp() - pub.last_at) < 1e-3
+                    got[4] is not None
+                    and abs(datetime.fromisoformat(got[4]).timestamp() - pub.last_at) < 1e-3
                 )
                 section.row("server RSS before", "MB").add(rss0 / 1024)
                 section.row("server RSS growth, largest", "MB").add((peak - rss0) / 1024)
