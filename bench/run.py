@@ -1,4 +1,5 @@
-"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls,cluster,versus,workers} [--quick]``
+"""``python -m bench.run {all,queries,fanout,subscriptions,webhooks,stuck,polls,cluster,
+versus,workers} [--quick]``
 
 Runs the chosen benchmarks, each in its own fresh set of processes, prints a progress
 line per step on stderr and writes the results to ``BENCHMARKS.md`` (``--out``).
@@ -18,7 +19,10 @@ from bench import provenance
 from bench.config import Config
 from bench.report import Section, document, progress
 
-SCENARIOS = ["queries", "fanout", "subscriptions", "webhooks", "stuck", "polls", "cluster", "versus", "workers"]
+SCENARIOS = [
+    "queries", "fanout", "subscriptions", "webhooks", "stuck", "polls", "cluster", "versus",
+    "workers",
+]  # fmt: skip
 #: Hand-written analysis (what changed, what limits) appended after the tables.
 FINDINGS = Path(__file__).with_name("FINDINGS.md")
 
