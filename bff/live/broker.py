@@ -34,6 +34,7 @@ from bff.live.connection import close_quietly, dedicated_connection
 from bff.live.subscription import RESYNC, Event, Resync, Subscription
 from bff.store.client import AnyRedis, publish
 from bff.store.replies import as_str
+from bff.tasks import cancel, stop
 
 __all__ = ["RESYNC", "Broker", "Event", "KeyOf", "RedisBroker", "Resync", "Subscription"]
 
@@ -159,9 +160,7 @@ class RedisBroker:
     async def _drop_link(self, link: Link) -> None:
         self._links.pop(link.name, None)
         if link.runner is not None:
-            link.runner.cancel()
-            with suppress(asyncio.CancelledError):
-                await link.runner
+            await stop(link.runner)
             link.runner = None
 
     async def aclose(self) -> None:
@@ -303,7 +302,7 @@ class RedisBroker:
             raise RedisConnectionError("pub/sub loop ended")
         finally:
             for task in tasks:
-                task.cancel()
+                cancel(task)
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _read_loop(self, link: Link, conn: AbstractConnection) -> None:

@@ -48,6 +48,7 @@ from bff.providers import registry
 from bff.settings import Settings
 from bff.store import keys
 from bff.store.client import AnyRedis
+from bff.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,7 @@ class Poller:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop(self._task)
             self._task = None
 
     def catch_up(self) -> None:

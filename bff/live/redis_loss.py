@@ -47,6 +47,7 @@ from bff.store.epoch import (
     read_epoch,
 )
 from bff.store.records import SessionRecord, SessionRecords
+from bff.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,7 @@ class RedisLossWatch:
 
     async def aclose(self) -> None:
         for task in (self._task, self._round):
-            if task is not None:
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await stop(task)
         self._task = self._round = None
 
     async def _run(self) -> None:

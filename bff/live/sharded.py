@@ -37,6 +37,7 @@ from redis.crc import REDIS_CLUSTER_HASH_SLOTS, key_slot
 from redis.exceptions import RedisError, ResponseError
 
 from bff.live.broker import Link, RedisBroker
+from bff.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,7 @@ class ClusterBroker(RedisBroker):
 
     async def aclose(self) -> None:
         if self._mapper is not None:
-            self._mapper.cancel()
-            await asyncio.gather(self._mapper, return_exceptions=True)
+            await stop(self._mapper)
             self._mapper = None
         await super().aclose()
 

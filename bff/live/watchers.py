@@ -24,6 +24,7 @@ from bff.domain.model import Provider
 from bff.store import keys
 from bff.store.client import AnyRedis
 from bff.store.replies import as_str
+from bff.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,7 @@ class Watchers:
 
     async def aclose(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await stop(self._task)
             self._task = None
         if self._members:
             try:  # leave no watcher behind for the others to wait out

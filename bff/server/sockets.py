@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bff.server.eager import run_eagerly
+from bff.tasks import stop
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +91,7 @@ class OpenSockets:
     async def close_all(self, code: int = SERVICE_RESTART, reason: str = "server restart") -> int:
         """Stop pinging and close every socket still open; how many were."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await stop(self._task)
             self._task = None
         closed = 0
         for entry in list(self._open.values()):

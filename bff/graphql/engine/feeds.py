@@ -27,6 +27,7 @@ from typing import Any
 
 from bff.graphql.engine.marks import Marked
 from bff.server.eager import run_eagerly
+from bff.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class Feeds:
         if not feed.closed:
             feed.closed = True
             if feed.task is not None:
-                feed.task.cancel()  # its resolver's finally leaves the channel
+                cancel(feed.task)  # its resolver's finally leaves the channel
 
     async def _run(self, feed: Feed, results: Results) -> None:
         try:

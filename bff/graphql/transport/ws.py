@@ -39,6 +39,7 @@ from bff.graphql.transport.reading import parse_json, read_request
 from bff.server.origins import origin_allowed
 from bff.server.requestid import RAW_SEND
 from bff.server.sockets import OpenSockets
+from bff.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -301,5 +302,5 @@ class GraphQLSocket:
             return
         if op.sink is not None and op.prepared is not None:
             self.engine.leave(op.sink, op.prepared)
-        if op.task is not None and not op.task.done():
-            op.task.cancel()
+        if op.task is not None:
+            cancel(op.task)
