@@ -63,6 +63,17 @@ def server(redis_url: str) -> Iterator[Server]:
 
 
 @pytest.fixture
+def own_server(redis_url: str) -> Iterator[Server]:
+    """A server with its own sandboxes, for a test that needs a free connector near the
+    stage chargers: the suite's server's sandbox EVSEs are held by the sessions earlier
+    tests left charging (an EVSE charges one car at a time: 409 CONNECTOR_OCCUPIED)."""
+    srv = Server(FAST_ENV)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
 def driver() -> str:
     return f"driver-{uuid.uuid4().hex[:10]}"
 

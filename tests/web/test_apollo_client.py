@@ -10,7 +10,8 @@ from tests.support import CONTRACT, Server
 from tests.web.support import require, run_node
 
 
-def test_apollo_client_runs_every_contract_operation(server: Server) -> None:
+def test_apollo_client_runs_every_contract_operation(own_server: Server) -> None:
+    server = own_server
     tools = require()
     # "debt…": the Plugsurfing sandbox declines this driver's card, so RetryPayment has a
     # debt to settle; a new driver each run starts with no history.

@@ -16,7 +16,8 @@ from tests.web.support import require, run_node
 SHOTS = ROOT / "var"
 
 
-def test_page_runs_queries_and_subscriptions_from_local_files(server: Server) -> None:
+def test_page_runs_queries_and_subscriptions_from_local_files(own_server: Server) -> None:
+    server = own_server
     tools = require(browser=True)
     SHOTS.mkdir(exist_ok=True)
     token = server.token(f"driver-web-{uuid.uuid4().hex[:10]}")
