@@ -66,11 +66,18 @@ def server(redis_url: str) -> Iterator[Server]:
 def own_server(redis_url: str) -> Iterator[Server]:
     """A server with its own sandboxes, for a test that needs a free connector near the
     stage chargers: the suite's server's sandbox EVSEs are held by the sessions earlier
-    tests left charging (an EVSE charges one car at a time: 409 CONNECTOR_OCCUPIED)."""
-    srv = Server(FAST_ENV)
+    tests left charging (an EVSE charges one car at a time: 409 CONNECTOR_OCCUPIED). Its
+    own Redis database too: the suite's holds those sessions live, for this server's
+    pollers to spend the shared poll budget on."""
+    own = redis_url.rsplit("/", 1)[0] + "/10"
+    client = redis.Redis.from_url(own)
+    client.flushdb()
+    srv = Server({**FAST_ENV, "BFF_REDIS_URL": own})
     srv.start()
     yield srv
     srv.stop()
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture
