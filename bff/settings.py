@@ -421,7 +421,8 @@ class Settings(BaseSettings):
     )
     persisted_queries_file: str | None = Field(
         default=None,
-        description="A `.graphql` file or an Apollo persisted-query manifest (`.json`) whose "
+        description="A `.graphql` file or an Apollo persisted-query manifest (`.json`, as "
+        "the app's build writes it with `generate-persisted-query-manifest`) whose "
         "operations every replica pins at start.",
     )
     persisted_queries_ttl_seconds: int = Field(

@@ -3,10 +3,12 @@
 // JWT in the Authorization header and in the websocket's connection_init payload.
 import { readFileSync } from "node:fs";
 
-import { ApolloClient, HttpLink, InMemoryCache, split } from "@apollo/client/core/index.js";
+import { ApolloClient, HttpLink, InMemoryCache, from, split } from "@apollo/client/core/index.js";
+import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions/index.js";
 import { getMainDefinition } from "@apollo/client/utilities/index.js";
 import { Kind, buildSchema, isAbstractType, parse, visit } from "graphql";
+import { generatePersistedQueryIdsFromManifest } from "@apollo/persisted-query-lists";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 
@@ -56,8 +58,13 @@ export function possibleTypesOf(sdlPath) {
   );
 }
 
-/** An Apollo client for one driver; ``close()`` ends its websocket. */
-export function connect({ url, token, possibleTypes = {} }) {
+/** An Apollo client for one driver; ``close()`` ends its websocket.
+ *
+ * With ``manifest`` (an Apollo persisted-query manifest, as the app's build writes it with
+ * ``generate-persisted-query-manifest``) it sends operations as a production app does:
+ * by their manifest id, over HTTP without the query text. ``sent`` counts the HTTP
+ * requests that carried a query text and those that did not. */
+export function connect({ url, token, possibleTypes = {}, manifest = null }) {
   const authorization = `Bearer ${token}`;
   const ws = createClient({
     url: url.replace(/^http/, "ws") + "/graphql",
@@ -66,8 +73,15 @@ export function connect({ url, token, possibleTypes = {} }) {
     lazy: true,
     retryAttempts: 3,
   });
-  const http = new HttpLink({ uri: `${url}/graphql`, headers: { authorization } });
-  const link = split(
+  const sent = { withText: 0, idOnly: 0 };
+  const counting = async (uri, options) => {
+    const body = typeof options.body === "string" ? JSON.parse(options.body) : {};
+    if (body.query) sent.withText += 1;
+    else sent.idOnly += 1;
+    return fetch(uri, options);
+  };
+  const http = new HttpLink({ uri: `${url}/graphql`, headers: { authorization }, fetch: counting });
+  const transport = split(
     ({ query }) => {
       const def = getMainDefinition(query);
       return def.kind === Kind.OPERATION_DEFINITION && def.operation === "subscription";
@@ -75,6 +89,12 @@ export function connect({ url, token, possibleTypes = {} }) {
     new GraphQLWsLink(ws),
     http,
   );
+  const link = manifest
+    ? from([
+        createPersistedQueryLink(generatePersistedQueryIdsFromManifest({ loadManifest: () => manifest })),
+        transport,
+      ])
+    : transport;
   const apollo = new ApolloClient({
     link,
     // A session's parts have no id of their own: a newer payload updates them in place.
@@ -93,6 +113,7 @@ export function connect({ url, token, possibleTypes = {} }) {
   });
   return {
     apollo,
+    sent,
     close: async () => {
       apollo.stop();
       await ws.dispose();

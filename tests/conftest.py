@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -62,22 +63,31 @@ def server(redis_url: str) -> Iterator[Server]:
     srv.stop()
 
 
-@pytest.fixture
-def own_server(redis_url: str) -> Iterator[Server]:
-    """A server with its own sandboxes, for a test that needs a free connector near the
-    stage chargers: the suite's server's sandbox EVSEs are held by the sessions earlier
-    tests left charging (an EVSE charges one car at a time: 409 CONNECTOR_OCCUPIED). Its
-    own Redis database too: the suite's holds those sessions live, for this server's
-    pollers to spend the shared poll budget on."""
-    own = redis_url.rsplit("/", 1)[0] + "/10"
+@contextmanager
+def server_alone(redis_url: str, env: Mapping[str, str], db: int) -> Iterator[Server]:
+    """A server with its own sandboxes and Redis database ``db`` (emptied before and after),
+    for a test that needs a free connector near the stage chargers: the suite's server's
+    sandbox EVSEs are held by the sessions earlier tests left charging (an EVSE charges one
+    car at a time: 409 CONNECTOR_OCCUPIED), and the suite's database holds those sessions
+    live, for this server's pollers to spend the shared poll budget on."""
+    own = redis_url.rsplit("/", 1)[0] + f"/{db}"
     client = redis.Redis.from_url(own)
     client.flushdb()
-    srv = Server({**FAST_ENV, "BFF_REDIS_URL": own})
+    srv = Server({**FAST_ENV, **env, "BFF_REDIS_URL": own})
     srv.start()
-    yield srv
-    srv.stop()
-    client.flushdb()
-    client.close()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        client.flushdb()
+        client.close()
+
+
+@pytest.fixture
+def own_server(redis_url: str) -> Iterator[Server]:
+    """See :func:`server_alone`."""
+    with server_alone(redis_url, {}, db=10) as srv:
+        yield srv
 
 
 @pytest.fixture

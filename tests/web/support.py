@@ -29,7 +29,8 @@ def require(*, browser: bool = False) -> dict[str, str]:
         version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout
         if int(version.lstrip("v").split(".")[0] or 0) < 20:
             problems.append(f"node {version.strip()} is too old (Node 20+ is needed)")
-    for package in ("@apollo/client", "graphql-ws", "ws", "playwright-core"):
+    for package in ("@apollo/client", "@apollo/generate-persisted-query-manifest",
+                    "@apollo/persisted-query-lists", "graphql-ws", "ws", "playwright-core"):
         if not (CLIENTS / "node_modules" / package / "package.json").is_file():
             problems.append(f"clients/node_modules/{package} is missing")
     if browser:

@@ -11,7 +11,8 @@ A client sends ``extensions.persistedQuery = {"version": 1, "sha256Hash": <hex>}
 
 With ``only`` (``BFF_PERSISTED_QUERIES_ONLY``) nothing is registered by clients: a request
 must name a known operation, by hash or by its exact text, else
-``PERSISTED_QUERY_NOT_ALLOWED`` (HTTP 400). Known operations are those registered in Redis
+``PERSISTED_QUERY_NOT_ALLOWED`` (HTTP 400); with a known hash the known text runs, whatever
+text came beside it. Known operations are those registered in Redis
 and those of ``BFF_PERSISTED_QUERIES_FILE``, which every replica pins at startup. An
 unknown hash alone still answers ``PersistedQueryNotFound``; the link's retry with the
 text is the request refused.
@@ -107,14 +108,20 @@ class PersistedQueries:
             if stored is None:
                 raise not_found()
             return Resolved(stored)
+        if self.only:
+            # The hash names an allowed operation, and its allowed text is what runs: the
+            # text sent beside it is not consulted. Apollo's websocket link sends the text
+            # it printed with the manifest's id, and generate-persisted-query-manifest
+            # sorts a document's definitions, so for an operation with fragments the two
+            # texts differ while naming the same operation.
+            stored = await self.lookup(digest)
+            if stored is None:
+                raise _not_allowed()
+            return Resolved(stored)
         if sha256_hex(query) != digest:
             raise PersistedQueryRefused(
                 "PERSISTED_QUERY_HASH_MISMATCH", "provided sha does not match query", 400
             )
-        if self.only:
-            if await self.lookup(digest) is None:
-                raise _not_allowed()
-            return Resolved(query)
         known = digest in self._cache or digest in self._pinned
         small = len(query.encode()) <= MAX_STORED_QUERY_BYTES
         return Resolved(query, None if known or not small else digest)
