@@ -13,6 +13,7 @@ import json
 import resource
 import shlex
 import sys
+import traceback
 from pathlib import Path
 
 from bench import provenance
@@ -91,26 +92,44 @@ def main(argv: list[str] | None = None) -> int:
         sizes=tuple(int(x) for x in args.sizes.split(",") if x),
         modes=tuple(m for m in args.modes.split(",") if m),
     )
+    command = "python -m bench.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     sections: list[Section] = []
+    failed: list[str] = []
     for name in names:
         progress(f"{name}: starting")
         module = importlib.import_module(f"bench.scenarios.{name}")
-        sections.append(module.run(cfg))
-        progress(f"{name}: done")
-    command = "python -m bench.run " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        try:
+            sections.append(module.run(cfg))
+        except Exception:  # one scenario's failure must not lose the others' figures
+            failed.append(name)
+            progress(f"{name}: FAILED\n{traceback.format_exc()}")
+            continue
+        # The report so far, after every scenario: a long run stopped half-way keeps it.
+        text = _write(Path(args.out), command, cfg, sections, code, failed)
+        progress(f"{name}: done (report so far in {args.out})")
+    text = _write(Path(args.out), command, cfg, sections, code, failed)
+    progress(f"wrote {args.out}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(text)
+    return 1 if failed else 0
+
+
+def _write(
+    out: Path, command: str, cfg: Config, sections: list[Section], code: dict[str, object],
+    failed: list[str],
+) -> str:
+    """``out`` (Markdown) and its figures beside it (``.json``, for ``--render``)."""
     text = document(command, cfg.repeats, sections, PREAMBLE, _findings(), code)
-    Path(args.out).write_text(text)
-    saved = Path(args.out).with_suffix(".json")
-    saved.write_text(
+    if failed:
+        text += f"\n**Failed in this run** (see its log): {', '.join(failed)}.\n"
+    out.write_text(text)
+    out.with_suffix(".json").write_text(
         json.dumps(
-            {"command": command, "repeats": cfg.repeats, "code": code,
+            {"command": command, "repeats": cfg.repeats, "code": code, "failed": failed,
              "sections": [x.to_json() for x in sections]},
             indent=1,
         )
     )  # fmt: skip
-    progress(f"wrote {args.out}")
-    print(text)
-    return 0
+    return text
 
 
 if __name__ == "__main__":

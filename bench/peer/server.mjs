@@ -305,13 +305,16 @@ function makeResolvers(redis, bus) {
       startedAt: (src) => isoformat(src.session.started_at),
       endedAt: (src) => isoformat(src.session.ended_at),
       updatedAt: (src) => isoformat(src.session.observed_at),
+      // As the BFF's ChargingSession.durationSeconds: endedAt - startedAt (now - startedAt
+      // while charging), the provider's own figure only without timestamps.
       durationSeconds: (src) => {
         const s = src.session;
-        if (s.duration_seconds != null) return s.duration_seconds;
-        if (s.started_at != null && RUNNING.has(s.status)) {
-          return Math.trunc((Date.now() - Date.parse(s.started_at)) / 1000);
+        if (s.started_at != null) {
+          const start = Date.parse(s.started_at);
+          if (s.ended_at != null) return Math.max(0, Math.trunc((Date.parse(s.ended_at) - start) / 1000));
+          if (RUNNING.has(s.status)) return Math.max(0, Math.trunc((Date.now() - start) / 1000));
         }
-        return null;
+        return s.duration_seconds ?? null;
       },
       energy: (src) =>
         src.session.energy_wh == null
