@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             progress(f"{name}: FAILED\n{traceback.format_exc()}")
             continue
         # The report so far, after every scenario: a long run stopped half-way keeps it.
-        text = _write(Path(args.out), command, cfg, sections, code, failed)
+        _write(Path(args.out), command, cfg, sections, code, failed)
         progress(f"{name}: done (report so far in {args.out})")
     text = _write(Path(args.out), command, cfg, sections, code, failed)
     progress(f"wrote {args.out}" + (f"; failed: {', '.join(failed)}" if failed else ""))

@@ -5,7 +5,6 @@ server runs only it, and Apollo Client sends every contract operation by its man
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
@@ -15,6 +14,7 @@ import httpx
 from graphql import OperationDefinitionNode, parse, print_ast
 
 from bff.graphql.engine.operations_file import operation_documents
+from bff.graphql.engine.persisted import sha256_hex
 from tests.conftest import server_alone
 from tests.figures import Figures
 from tests.support import CONTRACT
@@ -54,7 +54,7 @@ def test_apollo_client_runs_the_contract_by_manifest_id_in_strict_mode(
     operations = json.loads(manifest.read_text())["operations"]
     assert sorted(op["name"] for op in operations) == sorted(names)
     for op in operations:
-        assert op["id"] == hashlib.sha256(op["body"].encode()).hexdigest(), op["name"]
+        assert op["id"] == sha256_hex(op["body"]), op["name"]
     ours = operation_documents(CONTRACT.read_text())
     # Apollo's texts are not the contract's as printed: __typename added where the cache
     # needs it, definitions reordered. A server that pinned the contract's texts would
