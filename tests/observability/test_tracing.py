@@ -36,7 +36,7 @@ from bff import ids
 from bff.domain.model import Provider
 from bff.settings import Settings
 from bff.store.records import SessionRecords
-from tests.conftest import FAST_ENV
+from tests.conftest import server_alone
 from tests.e2e.flows import WARSAW, connector, start
 from tests.e2e.test_aggregation import sessions_everywhere
 from tests.support import GraphQLClient, Server, subscribe, wait_for
@@ -134,8 +134,10 @@ def collector() -> Iterator[Collector]:
 
 @pytest.fixture(scope="module")
 def traced(redis_url: str, collector: Collector) -> Iterator[Server]:
-    srv = Server({
-        **FAST_ENV,
+    # A Redis database of its own: on the suite's, the sessions earlier tests left live
+    # share the poll budget, and a fresh-clone run waited over 30 s for the first poll of
+    # this test's Plugchoice session (whose span it looks for).
+    with server_alone(redis_url, {
         "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": collector.url,
         "OTEL_SERVICE_NAME": "bff-under-test",
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # export within 0.1 s instead of 5 s
@@ -144,10 +146,8 @@ def traced(redis_url: str, collector: Collector) -> Iterator[Server]:
         # Webhook providers' sessions are not polled when quiet: a change is the
         # webhook's to publish, not a poll's that got there first.
         "BFF_QUIET_POLL_AFTER_SECONDS": "3600",
-    })  # fmt: skip
-    srv.start()
-    yield srv
-    srv.stop()
+    }, db=11) as srv:  # fmt: skip
+        yield srv
 
 
 @pytest.fixture
@@ -221,10 +221,10 @@ async def test_a_session_history_is_one_trace_with_each_providers_calls(
 
 
 async def test_no_secret_or_token_in_any_span(
-    client: GraphQLClient, traced: Server, collector: Collector, driver: str, redis_url: str
+    client: GraphQLClient, traced: Server, collector: Collector, driver: str
 ) -> None:
     started = await sessions_everywhere(client, traced, driver)
-    rds = Redis.from_url(redis_url)
+    rds = Redis.from_url(traced.env["BFF_REDIS_URL"])
     try:
         records = SessionRecords(rds)
         tokens = []
