@@ -146,7 +146,7 @@ def traced(redis_url: str, collector: Collector) -> Iterator[Server]:
         # Webhook providers' sessions are not polled when quiet: a change is the
         # webhook's to publish, not a poll's that got there first.
         "BFF_QUIET_POLL_AFTER_SECONDS": "3600",
-    }, db=11) as srv:  # fmt: skip
+    }, db=8) as srv:  # fmt: skip
         yield srv
 
 
