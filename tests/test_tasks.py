@@ -55,26 +55,39 @@ async def test_stop_of_a_failed_or_missing_task_returns() -> None:
 
 async def test_loops_of_redis_commands_on_fresh_connections_all_stop() -> None:
     """The real case: a loop that outlives Redis errors, cancelled while redis-py
-    (re)connects. Each is stopped, whichever await the cancel lands in."""
+    (re)connects. Each is stopped, whichever await the cancel lands in: by ``stop`` (odd
+    rounds) or by ``cancel`` (even rounds). Put back to resending only every 0.1 s, this
+    failed in a run beside a second test suite (a stop took over 10 s); its loop then
+    never ended and held the run's teardown."""
     redis = Redis.from_url(LIVE_REDIS_URL, socket_timeout=5)
+    running = True  # a loop a failed stop left behind ends with the test, not never
 
     async def loop(ready: asyncio.Event) -> None:
-        while True:
+        while running:
             try:
                 await redis.zrangebyscore("bff-test-tasks", "-inf", "+inf", withscores=True)
             except (RedisError, OSError):
                 pass
             ready.set()
 
+    tasks: list[asyncio.Task[None]] = []
     try:
-        for i in range(30):
+        for i in range(40):
             ready = asyncio.Event()
             task = asyncio.create_task(loop(ready))
+            tasks.append(task)
             await asyncio.wait_for(ready.wait(), BOUND)
             for _ in range(i % 5):  # land the cancel at different points
                 await asyncio.sleep(0)
-            await asyncio.wait_for(stop(task), BOUND)
-            assert task.done()
+            if i % 2:
+                await asyncio.wait_for(stop(task), BOUND)
+            else:
+                cancel(task)
+                await asyncio.wait({task}, timeout=BOUND)
+            assert task.done(), f"loop {i} still runs {BOUND} s after it was cancelled"
+            assert task.cancelled()
             await redis.connection_pool.disconnect()  # the next loop connects afresh
     finally:
+        running = False
+        await asyncio.wait(tasks, timeout=BOUND)
         await redis.aclose()
