@@ -9,13 +9,17 @@ computes webhook -> subscriber latency from the ``updatedAt`` it receives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio as aioredis
@@ -113,38 +117,125 @@ async def sync_versions(redis_url: str, sessions: list[LiveSession]) -> None:
         await client.aclose()
 
 
+class NextStates:
+    """The messages a replica publishes for sessions' next states; with ``pad``, the
+    provider's status word is that many characters longer."""
+
+    def __init__(self, pad: int = 0) -> None:
+        self.pad = "x" * pad
+        self._records: dict[str, str] = {}
+
+    def next_message(self, s: LiveSession, now: float) -> tuple[str, str, str, str]:
+        """The session's next state: (snapshot key, snapshot, channel, message)."""
+        s.version += 1
+        s.energy_wh += 7
+        session = s.domain(now)
+        if self.pad:
+            session = replace(session, provider_status=f"active {self.pad}")
+        snap = Snapshot(session, s.version, s.driver, now)
+        payload = encode_snapshot(snap)
+        session_key = keys.session_key(Provider.ROAMING, s.sid)
+        record = self._records.get(s.sid)
+        if record is None:
+            record = self._records[s.sid] = s.record().model_dump_json()
+        # As a replica publishes it: with the record it read with the snapshot.
+        message = with_record(payload, record)
+        return keys.snapshot(session_key), payload, keys.session_channel(session_key), message
+
+
 class Publisher:
     """Publishes the next state of sessions straight into Redis (another replica's work);
-    with ``pad``, the provider's status word is that many characters longer."""
+    ``pad`` as in :class:`NextStates`."""
 
     def __init__(self, redis_url: str, pad: int = 0) -> None:
         self.client = redis.Redis.from_url(redis_url)
-        self.pad = "x" * pad
+        self.states = NextStates(pad)
         self.last_at = 0.0
-        self._records: dict[str, str] = {}
 
     def publish(self, batch: list[LiveSession]) -> None:
         pipe = self.client.pipeline(transaction=True)
         now = self.last_at = time.time()
         for s in batch:
-            s.version += 1
-            s.energy_wh += 7
-            session = s.domain(now)
-            if self.pad:
-                session = replace(session, provider_status=f"active {self.pad}")
-            snap = Snapshot(session, s.version, s.driver, now)
-            payload = encode_snapshot(snap)
-            session_key = keys.session_key(Provider.ROAMING, s.sid)
-            pipe.set(keys.snapshot(session_key), payload, ex=keys.SNAPSHOT_LIVE_TTL)
-            record = self._records.get(s.sid)
-            if record is None:
-                record = self._records[s.sid] = s.record().model_dump_json()
-            # As a replica publishes it: with the record it read with the snapshot.
-            pipe.publish(keys.session_channel(session_key), with_record(payload, record))
+            snap_key, payload, channel, message = self.states.next_message(s, now)
+            pipe.set(snap_key, payload, ex=keys.SNAPSHOT_LIVE_TTL)
+            pipe.publish(channel, message)
         pipe.execute()
 
     def close(self) -> None:
         self.client.close()
+
+
+def _resp(*args: str | int) -> bytes:
+    parts = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        b = str(a).encode()
+        parts += [f"${len(b)}\r\n".encode(), b, b"\r\n"]
+    return b"".join(parts)
+
+
+class FloodPublisher:
+    """The same messages as :class:`Publisher` (``SET`` + ``PUBLISH`` in one ``MULTI``),
+    made before the measured window and then written to Redis as raw protocol bytes: a
+    flood of 20,000 a second from :class:`Publisher` took 0.6-0.9 of this machine's two
+    cores, which the servers measured beside it could not have. Messages are stamped
+    with the time they were made, so they are for counting, not for latency."""
+
+    def __init__(self, redis_url: str) -> None:
+        url = urlsplit(redis_url)
+        self.sock = socket.create_connection((url.hostname or "127.0.0.1", url.port or 6379))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        db = (url.path or "/0").lstrip("/") or "0"
+        self.sock.sendall(_resp("SELECT", db))
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+        self.states = NextStates()
+
+    def _drain(self) -> None:
+        """Replies are read and dropped (Redis stops reading a client that never reads)."""
+        try:
+            while self.sock.recv(1 << 16):
+                pass
+        except OSError:
+            pass
+
+    def prepare(self, sessions: list[LiveSession], total: int) -> list[tuple[str, bytes]]:
+        """``total`` next states, round robin over ``sessions``: (session id, bytes)."""
+        now, out = time.time(), []
+        for i in range(total):
+            s = sessions[i % len(sessions)]
+            snap_key, payload, channel, message = self.states.next_message(s, now)
+            raw = b"".join((
+                _resp("MULTI"), _resp("SET", snap_key, payload, "EX", keys.SNAPSHOT_LIVE_TTL),
+                _resp("PUBLISH", channel, message), _resp("EXEC"),
+            ))  # fmt: skip
+            out.append((s.sid, raw))
+        return out
+
+    def flood(self, prepared: list[tuple[str, bytes]], rate: float) -> dict[str, int]:
+        """Writes ``prepared`` at ``rate`` a second (what is due every 10 ms); updates sent
+        per session."""
+        sent: dict[str, int] = {}
+        tick, total = 0.01, len(prepared)
+        start, done, k = time.monotonic(), 0, 0
+        while done < total:
+            time.sleep(max(0.0, start + k * tick - time.monotonic()))
+            due = min(total, int(k * tick * rate) + 1) - done
+            k += 1
+            if due <= 0:
+                continue
+            batch = prepared[done : done + due]
+            done += due
+            self.sock.sendall(b"".join(raw for _, raw in batch))
+            for sid, _ in batch:
+                sent[sid] = sent.get(sid, 0) + 1
+        return sent
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.sendall(_resp("QUIT"))
+            self.sock.shutdown(socket.SHUT_WR)
+        self._reader.join(timeout=10)
+        self.sock.close()
 
 
 def roaming_webhook(s: LiveSession, port: int) -> bytes:

@@ -152,6 +152,18 @@ class Client:
         self.pool.close()
 
 
+@contextmanager
+def _profiled(server: Server, label: str, seconds: float) -> Iterator[None]:
+    """The BFF sampled by py-spy while the block runs (``BENCH_PROFILE``, see
+    :meth:`BffProc.profile`); the peer is not."""
+    spy = server.profile(label, seconds) if isinstance(server, BffProc) else None
+    try:
+        yield
+    finally:
+        if spy is not None:
+            spy.wait(timeout=seconds + 30)
+
+
 def _subscribe(
     client: Client, server: Server, subs: list[list[Any]], label: str
 ) -> tuple[float, float]:
@@ -174,7 +186,8 @@ def _subscribe(
     open_(subs[:warm])
     time.sleep(1)
     rss0, cpu0, t0 = server.rss_kib(), server.cpu(), time.monotonic()
-    opened = open_(subs[warm:])
+    with _profiled(server, f"versus-{label}-subscribe", 3):
+        opened = open_(subs[warm:])
     cpu1 = server.cpu()
     progress(f"versus: {server.name}: {label}: {opened} subscribed in {time.monotonic() - t0:.1f}s")
     time.sleep(1)
@@ -199,7 +212,8 @@ def _deliveries(
     client({"cmd": "reset"})
     seconds = cfg.seconds(10, 2)
     cpu0 = server.cpu()
-    sent = _publish(redis_url, sessions, rate, seconds)
+    with _profiled(server, f"versus-{'own' if per_update == 1 else 'one'}-deliveries", seconds):
+        sent = _publish(redis_url, sessions, rate, seconds)
     expected = sum(sent.get(t.split("#")[0], 0) for t in tags)
     deadline = time.monotonic() + 15
     while True:
@@ -236,7 +250,8 @@ def _reads(client: Client, server: Server, session: LiveSession, cfg: Config) ->
         client({**cmd, "seconds": cfg.seconds(2, 0.5)})  # warm-up
         seconds = cfg.seconds(8, 2)
         cpu0 = server.cpu()
-        reply = client({**cmd, "seconds": seconds})
+        with _profiled(server, f"versus-{name}-read", seconds):
+            reply = client({**cmd, "seconds": seconds})
         if reply["errors"] or not reply["count"]:
             raise RuntimeError(f"{name} read on {server.name}: {reply['errors']} errors")
         out[name] = reply["count"] / seconds

@@ -10,7 +10,9 @@ the cores with the workers, as the publisher and Redis do.
   connections over the workers' ``SO_REUSEPORT`` sockets);
 - deliveries/s: subscribers each on its own session, updates published on Redis faster
   than one worker delivers them (20,000 a second asked; the rate is taken over the
-  publisher's real time); what reached the subscribers during
+  publisher's real time), made before the window and written as raw protocol bytes
+  (:class:`~bench.live.FloodPublisher`: made as they are sent, they took most of a core);
+  what reached the subscribers during
   the window, per second (a slow subscriber's updates conflate, so this is the rate at
   which current states arrive, not messages queued).
 """
@@ -19,11 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
 from bench.config import Config
-from bench.live import LiveSession, create_sessions
+from bench.live import FloodPublisher, LiveSession, create_sessions
 from bench.procs import BffProc, RedisProc, cpu_seconds
 from bench.report import Section, progress
 from bench.scenarios.subscriptions import _publish
@@ -55,9 +58,16 @@ def _cpu_tree(pid: int) -> float:
     return total
 
 
+def _own_cpu() -> float:
+    """This process's CPU (the publisher runs here)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def _case(
-    workers: int, redis_url: str, sessions: list[LiveSession], cfg: Config
+    workers: int, redis: RedisProc, sessions: list[LiveSession], cfg: Config
 ) -> dict[str, float]:
+    redis_url = redis.url
     env = {**BASE_ENV, "BFF_REDIS_URL": redis_url, "BFF_WORKERS": str(workers),
            "BFF_WS_PING_INTERVAL_SECONDS": "300"}  # fmt: skip
     server = BffProc(env)
@@ -93,16 +103,30 @@ def _case(
         )  # fmt: skip
         if reply["failed"]:
             raise RuntimeError(f"{reply['failed']} subscriptions failed: {reply['sample']}")
-        _publish(redis_url, sessions, FLOOD, cfg.seconds(2, 1))  # warm-up
+        _publish(redis_url, sessions, FLOOD // 4, cfg.seconds(2, 1))  # warm-up
+        flood = FloodPublisher(redis_url)
+        prepared = flood.prepare(sessions, int(FLOOD * cfg.seconds(8, 3)))
         time.sleep(1)
         client({"cmd": "reset"})
+        # Where the two cores went meanwhile: the workers, the client, Redis, the publisher.
+        pids = {"workers": server.pid, "client": client.pool.procs[0].pid, "Redis": redis.pid}
+        cpu0 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
         t0 = time.monotonic()
-        sent = _publish(redis_url, sessions, FLOOD, cfg.seconds(8, 3))
+        try:
+            sent = flood.flood(prepared, FLOOD)
+        finally:
+            flood.close()
         stats: dict[str, Any] = client({"cmd": "stats"})
         # Over the publisher's real time (it may fall behind FLOOD on a busy machine).
         elapsed = time.monotonic() - t0
+        cpu1 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
+        for k in cpu0:
+            out[f"cores: {k}"] = (cpu1[k] - cpu0[k]) / elapsed
+        out["cores: all"] = sum(out[f"cores: {k}"] for k in cpu0)
         out["deliveries/s"] = stats["received"] / elapsed
         out["published/s"] = sum(sent.values()) / elapsed
+        worker_cpu = cpu1["workers"] - cpu0["workers"]
+        out["deliveries per worker CPU-second"] = stats["received"] / worker_cpu
         out["repeats"] = sum(v[1] for v in stats["per_tag"].values())
         out["reordered"] = sum(v[2] for v in stats["per_tag"].values())
         client({"cmd": "close"})
@@ -123,9 +147,11 @@ def run(cfg: Config) -> Section:
         f"of {CONNECTIONS} keep-alive connections, {cfg.seconds(8, 3):.0f} s. Deliveries: "
         f"{n:,} subscribers each on its own session, {FLOOD:,} updates a second published "
         "on Redis (more than one worker delivers; a subscriber's updates conflate while it "
-        "waits), what arrived per second, beside what the publisher managed to send: "
-        "where the two are equal the publisher, not the server, set the rate. CPU per "
-        "request is every server process's.",
+        "waits), made before the window and written as raw protocol bytes so that the "
+        "publisher takes little of the cores, what arrived per second, beside what the "
+        "publisher managed to send: where the two are equal the publisher, not the "
+        "server, set the rate. CPU per request is every server process's; the cores busy "
+        "during deliveries are each process's CPU over the window.",
     )
     ensure_peer()
     redis = RedisProc()
@@ -136,7 +162,7 @@ def run(cfg: Config) -> Section:
         for rep in range(cfg.repeats):
             for workers in (1, 2) if rep % 2 == 0 else (2, 1):
                 progress(f"workers: {rep + 1}/{cfg.repeats}: --workers {workers}")
-                figures = _case(workers, redis.url, sessions, cfg)
+                figures = _case(workers, redis, sessions, cfg)
                 progress(f"workers {workers}: " + ", ".join(
                     f"{k} {v:,.1f}" for k, v in figures.items()))  # fmt: skip
                 for k, v in figures.items():
@@ -153,6 +179,15 @@ def run(cfg: Config) -> Section:
             section.row(f"{key}: {w} worker{'s' if w > 1 else ''}", unit, digits=0).values = got[
                 w
             ].get(key, [])
+    row = section.row("deliveries per worker CPU-second: 2 workers / 1", "ratio", digits=2)
+    key = "deliveries per worker CPU-second"
+    for a, b in zip(got[2].get(key, []), got[1].get(key, []), strict=False):
+        row.add(a / b if b else float("nan"))
+    for w in (1, 2):
+        section.row(f"{key}, {w} worker(s)", "msgs", digits=0).values = got[w].get(key, [])
+        for who in ("workers", "client", "Redis", "publisher", "all"):
+            section.row(f"cores busy during deliveries, {w} worker(s): {who}", "cores",
+                        digits=2).values = got[w].get(f"cores: {who}", [])  # fmt: skip
     for w in (1, 2):
         for key in ("node(id) SessionLive CPU", "{ __typename } CPU"):
             section.row(f"{key.replace(' CPU', '')}: CPU per request, {w} worker(s)", "µs",
