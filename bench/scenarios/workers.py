@@ -105,27 +105,28 @@ def _case(
             raise RuntimeError(f"{reply['failed']} subscriptions failed: {reply['sample']}")
         _publish(redis_url, sessions, FLOOD // 4, cfg.seconds(2, 1))  # warm-up
         flood = FloodPublisher(redis_url)
-        prepared = flood.prepare(sessions, int(FLOOD * cfg.seconds(8, 3)))
-        time.sleep(1)
-        client({"cmd": "reset"})
-        # Where the two cores went meanwhile: the workers, the client, Redis, the publisher.
-        pids = {"workers": server.pid, "client": client.pool.procs[0].pid, "Redis": redis.pid}
-        cpu0 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
-        t0 = time.monotonic()
         try:
+            prepared = flood.prepare(sessions, int(FLOOD * cfg.seconds(8, 3)))
+            time.sleep(1)
+            client({"cmd": "reset"})
+            # Where the cores went meanwhile: the workers, the client, Redis, the publisher.
+            pids = {"workers": server.pid, "client": client.pool.procs[0].pid,
+                    "Redis": redis.pid}  # fmt: skip
+            busy0 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
+            t0 = time.monotonic()
             sent = flood.flood(prepared, FLOOD)
         finally:
             flood.close()
         stats: dict[str, Any] = client({"cmd": "stats"})
         # Over the publisher's real time (it may fall behind FLOOD on a busy machine).
         elapsed = time.monotonic() - t0
-        cpu1 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
-        for k in cpu0:
-            out[f"cores: {k}"] = (cpu1[k] - cpu0[k]) / elapsed
-        out["cores: all"] = sum(out[f"cores: {k}"] for k in cpu0)
+        busy1 = {k: _cpu_tree(p) for k, p in pids.items()} | {"publisher": _own_cpu()}
+        for k in busy0:
+            out[f"cores: {k}"] = (busy1[k] - busy0[k]) / elapsed
+        out["cores: all"] = sum(out[f"cores: {k}"] for k in busy0)
         out["deliveries/s"] = stats["received"] / elapsed
         out["published/s"] = sum(sent.values()) / elapsed
-        worker_cpu = cpu1["workers"] - cpu0["workers"]
+        worker_cpu = busy1["workers"] - busy0["workers"]
         out["deliveries per worker CPU-second"] = stats["received"] / worker_cpu
         out["repeats"] = sum(v[1] for v in stats["per_tag"].values())
         out["reordered"] = sum(v[2] for v in stats["per_tag"].values())
