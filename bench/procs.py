@@ -201,13 +201,15 @@ class BffProc(Child):
     def profile(self, label: str, seconds: float) -> subprocess.Popen[bytes] | None:
         """With ``BENCH_PROFILE=<dir>`` and py-spy on PATH (a development aid, not a
         dependency), sample this worker for ``seconds`` into ``<dir>/<label>.txt``
-        (collapsed stacks); otherwise nothing."""
+        (collapsed stacks; ``BENCH_PROFILE_RATE`` samples a second, 200 by default);
+        otherwise nothing. ``python -m bench.stages <dir>`` sums them by stage."""
         where, spy = os.environ.get("BENCH_PROFILE"), shutil.which("py-spy")
         if not where or spy is None:
             return None
         Path(where).mkdir(parents=True, exist_ok=True)
         out = Path(where) / f"{label}.txt"
-        argv = [spy, "record", "-p", str(self.pid), "-d", str(int(seconds)), "-r", "200"]
+        rate = os.environ.get("BENCH_PROFILE_RATE", "200")  # samples a second
+        argv = [spy, "record", "-p", str(self.pid), "-d", str(int(seconds)), "-r", rate]
         return subprocess.Popen(
             [*argv, "-f", "raw", "-o", str(out), "--nonblocking"],
             stdout=subprocess.DEVNULL,
