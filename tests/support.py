@@ -18,6 +18,8 @@ import httpx
 import websockets
 from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse, print_ast
 
+from bff.providers.http import KEEPALIVE_EXPIRY_SECONDS
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("BFF_SHARED_DIR", ROOT.parent / "shared"))
 CONTRACT = SHARED / "contract" / "app-operations.graphql"
@@ -122,7 +124,14 @@ class GraphQLClient:
     def __init__(self, server: Server, token: str | None) -> None:
         self.server = server
         self.token = token
-        self.http = httpx.AsyncClient(base_url=server.url, timeout=30)
+        # Idle connections dropped before uvicorn closes them (5 s): a request sent on a
+        # connection the server is closing fails with ReadError (seen once, a POST after
+        # 200 subscribes in test_faults_redis). The BFF's own clients do the same.
+        self.http = httpx.AsyncClient(
+            base_url=server.url,
+            timeout=30,
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS),
+        )
         self.ops = contract_operations()
         self._rid: str | None = None
 
