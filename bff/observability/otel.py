@@ -18,7 +18,6 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import httpx
-from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -27,20 +26,19 @@ from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     ConsoleSpanExporter,
     SpanExporter,
-    SpanExportResult,
 )
-from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from opentelemetry.util.types import Attributes, AttributeValue
+from opentelemetry.util.types import AttributeValue
 from redis.asyncio import Redis, RedisCluster
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bff.observability.spans import OrphanClientsDropped, Redacting
 from bff.server.requestid import current_request_id
 from bff.settings import Settings
 
@@ -89,9 +87,7 @@ class OtelTracing:
 
         def edge(scope: Scope, receive: Receive, send: Send) -> Any:
             # A plain function handing the call on: no frame of its own under a websocket.
-            if scope["type"] == "http" and not scope.get("path", "").startswith(
-                UNTRACED_PREFIXES
-            ):
+            if scope["type"] == "http" and not scope.get("path", "").startswith(UNTRACED_PREFIXES):
                 return traced(scope, receive, send)
             return app(scope, receive, send)
 
@@ -231,87 +227,3 @@ def _server_request(span: trace.Span, scope: Scope) -> None:
     rid = current_request_id()  # the RequestIdMiddleware outside has bound it
     if rid is not None and span.is_recording():
         span.set_attribute(REQUEST_ID_ATTRIBUTE, rid)
-
-
-class OrphanClientsDropped(Sampler):
-    """Client spans (a provider call, a Redis command) outside any trace are not kept:
-    background housekeeping (the Redis checks, a poll round's bookkeeping) is no trace
-    of its own. Everything else is the configured sampler's call."""
-
-    def __init__(self, inner: Sampler) -> None:
-        self.inner = inner
-
-    def should_sample(
-        self,
-        parent_context: Context | None,
-        trace_id: int,
-        name: str,
-        kind: SpanKind | None = None,
-        attributes: Attributes = None,
-        links: Sequence[Link] | None = None,
-        trace_state: trace.TraceState | None = None,
-    ) -> SamplingResult:
-        if kind is SpanKind.CLIENT and not _has_parent(parent_context):
-            return SamplingResult(Decision.DROP)
-        return self.inner.should_sample(
-            parent_context, trace_id, name, kind, attributes, links, trace_state
-        )
-
-    def get_description(self) -> str:
-        return f"OrphanClientsDropped{{{self.inner.get_description()}}}"
-
-
-def _has_parent(parent_context: Context | None) -> bool:
-    ctx = parent_context if parent_context is not None else otel_context.get_current()
-    return trace.get_current_span(ctx).get_span_context().is_valid
-
-
-class Redacting(SpanExporter):
-    """Passes spans on with every name, string attribute (of the span and its events) and
-    status text through ``redact``: whatever an instrumentation recorded (a provider
-    URL with a session token in its path, a query string), no secret leaves."""
-
-    def __init__(self, inner: SpanExporter, redact: Callable[[str], str]) -> None:
-        self.inner = inner
-        self.redact = redact
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self.inner.export([self._clean(s) for s in spans])
-
-    def shutdown(self) -> None:
-        self.inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self.inner.force_flush(timeout_millis)
-
-    def _clean(self, span: ReadableSpan) -> ReadableSpan:
-        status = span.status
-        if status.description:
-            status = Status(status.status_code, self.redact(status.description))
-        return ReadableSpan(
-            name=self.redact(span.name),
-            context=span.context,
-            parent=span.parent,
-            resource=span.resource,
-            attributes=self._attributes(span.attributes),
-            events=[
-                Event(e.name, self._attributes(e.attributes), e.timestamp) for e in span.events
-            ],
-            links=span.links,
-            kind=span.kind,
-            status=status,
-            start_time=span.start_time,
-            end_time=span.end_time,
-            instrumentation_scope=span.instrumentation_scope,
-        )
-
-    def _attributes(self, attributes: Attributes) -> dict[str, AttributeValue]:
-        out: dict[str, AttributeValue] = {}
-        for key, value in (attributes or {}).items():
-            if isinstance(value, str):
-                out[key] = self.redact(value)
-            elif isinstance(value, tuple | list) and any(isinstance(v, str) for v in value):
-                out[key] = [self.redact(v) if isinstance(v, str) else v for v in value]
-            else:
-                out[key] = value
-        return out
