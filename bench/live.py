@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -215,19 +216,14 @@ class FloodPublisher:
         """Writes ``prepared`` at ``rate`` a second (what is due every 10 ms); updates sent
         per session."""
         sent: dict[str, int] = {}
-        tick, total = 0.01, len(prepared)
-        start, done, k = time.monotonic(), 0, 0
-        while done < total:
-            time.sleep(max(0.0, start + k * tick - time.monotonic()))
-            due = min(total, int(k * tick * rate) + 1) - done
-            k += 1
-            if due <= 0:
-                continue
-            batch = prepared[done : done + due]
-            done += due
+
+        def send(first: int, count: int) -> None:
+            batch = prepared[first : first + count]
             self.sock.sendall(b"".join(raw for _, raw in batch))
             for sid, _ in batch:
                 sent[sid] = sent.get(sid, 0) + 1
+
+        paced(len(prepared), rate, send)
         return sent
 
     def close(self) -> None:
@@ -236,6 +232,20 @@ class FloodPublisher:
             self.sock.shutdown(socket.SHUT_WR)
         self._reader.join(timeout=10)
         self.sock.close()
+
+
+def paced(total: int, rate: float, send: Callable[[int, int], None]) -> None:
+    """Calls ``send(first, count)`` every 10 ms with the items due by then at ``rate`` a
+    second (items ``first`` .. ``first + count - 1``), until ``total`` are sent: any rate,
+    without a sleep per item."""
+    tick, start, done, k = 0.01, time.monotonic(), 0, 0
+    while done < total:
+        time.sleep(max(0.0, start + k * tick - time.monotonic()))
+        due = min(total, int(k * tick * rate) + 1) - done
+        k += 1
+        if due > 0:
+            send(done, due)
+            done += due
 
 
 def roaming_webhook(s: LiveSession, port: int) -> bytes:

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.config import Config
-from bench.live import LiveSession, Publisher, create_sessions, roaming_webhook, sync_versions
+from bench.live import (
+    LiveSession,
+    Publisher,
+    create_sessions,
+    paced,
+    roaming_webhook,
+    sync_versions,
+)
 from bench.pool import SubscriberPool
 from bench.report import Section, progress
 from bench.stack import Stack, contract, running, token
@@ -69,20 +76,15 @@ def _publish(
     over ``sessions``, ``rate`` x ``seconds`` in all; updates per session."""
     pub = Publisher(redis_url)
     sent: dict[str, int] = {}
-    tick, total = 0.01, max(1, int(rate * seconds))
-    start, done, k = time.monotonic(), 0, 0
+
+    def send(first: int, count: int) -> None:
+        batch = [sessions[(first + j) % len(sessions)] for j in range(count)]
+        pub.publish(batch)
+        for s in batch:
+            sent[s.sid] = sent.get(s.sid, 0) + 1
+
     try:
-        while done < total:
-            time.sleep(max(0.0, start + k * tick - time.monotonic()))
-            due = min(total, int(k * tick * rate) + 1) - done
-            k += 1
-            if due <= 0:
-                continue
-            batch = [sessions[(done + j) % len(sessions)] for j in range(due)]
-            done += due
-            pub.publish(batch)
-            for s in batch:
-                sent[s.sid] = sent.get(s.sid, 0) + 1
+        paced(max(1, int(rate * seconds)), rate, send)
     finally:
         pub.close()
     return sent
